@@ -1,0 +1,18 @@
+from django import forms
+
+from portal.accounts.roles import Role
+
+
+class MemberAddForm(forms.Form):
+    email = forms.EmailField(label="E-mail")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class CustomerCreateForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    slug = forms.SlugField(max_length=50, help_text="Lowercase letters, digits and hyphens.")
+    owner_email = forms.EmailField(label="Owner's e-mail")

@@ -1,0 +1,35 @@
+import django_tables2 as tables
+
+from portal.accounts.models import Customer, Membership
+
+
+class MembershipTable(tables.Table):
+    email = tables.Column(accessor="user__email", verbose_name="E-mail", order_by=("user__email",))
+    name = tables.Column(accessor="user__full_name", verbose_name="Name", default="—")
+    role = tables.Column(order_by=("role_rank", "user__email"))
+    created_at = tables.DateTimeColumn(verbose_name="Member since", format="Y-m-d")
+    actions = tables.TemplateColumn(
+        template_name="accounts/_member_actions.html", orderable=False, verbose_name=""
+    )
+
+    class Meta:
+        model = Membership
+        fields = ("email", "name", "role", "created_at", "actions")
+        empty_text = "This customer has no members yet."
+        attrs = {"class": "table", "id": "members-table"}
+        row_attrs = {"data-member": lambda record: record.user.email}
+
+
+class CustomerTable(tables.Table):
+    name = tables.Column(linkify=("accounts:customer-home", {"slug": tables.A("slug")}))
+    slug = tables.Column()
+    member_count = tables.Column(verbose_name="Members")
+    owner_count = tables.Column(verbose_name="Owners")
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+
+    class Meta:
+        model = Customer
+        fields = ("name", "slug", "member_count", "owner_count", "created_at")
+        empty_text = "No customers yet."
+        attrs = {"class": "table", "id": "customers-table"}
+        row_attrs = {"data-customer": lambda record: record.slug}

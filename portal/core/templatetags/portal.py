@@ -1,0 +1,10 @@
+from django import template
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def can(context, codename: str, customer) -> bool:
+    """``{% can "manage_members" customer as allowed %}``: the same question views ask."""
+    user = context.get("user")
+    return bool(user and customer and user.has_perm(f"accounts.{codename}", customer))

@@ -1,0 +1,75 @@
+"""Shared view plumbing: the customer mixin (tenant + permission) and the one table recipe."""
+
+from __future__ import annotations
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from portal.accounts.models import Customer
+from portal.accounts.selectors import customer_for_user, role_of
+
+
+class CustomerMixin(LoginRequiredMixin):
+    """Resolve ``<slug>`` to a customer the user may enter and check ``permission`` on it.
+
+    Another customer's page is a 404 (its existence is never confirmed); a missing permission on
+    your own customer is a 403.
+    """
+
+    permission = "accounts.view_customer_data"
+    customer: Customer
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        try:
+            self.customer = customer_for_user(user=request.user, slug=kwargs["slug"])
+        except Customer.DoesNotExist:
+            raise Http404("No such customer.") from None
+        if not request.user.has_perm(self.permission, self.customer):
+            raise PermissionDenied("Your role at this customer does not allow this.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["customer"] = self.customer
+        context["role"] = role_of(user=self.request.user, customer=self.customer)
+        return context
+
+
+class StaffRequiredMixin(LoginRequiredMixin):
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not request.user.is_staff:
+            raise Http404("Not found.")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class TableView(SingleTableMixin, FilterView):
+    """A django-tables2 table with a django-filter form, served whole or as the ``#table`` partial.
+
+    The page template defines ``{% partialdef table %}``; htmx requests (sorting, paging,
+    filtering) get only that partial, except history restores, which need the whole page.
+    """
+
+    paginate_by = 25
+
+    def get_template_names(self):
+        names = super().get_template_names()
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.history_restore_request:
+            return [f"{name}#table" for name in names]
+        return names
+
+    def get_table(self, **kwargs):
+        """Mark the table as filtered: its empty state says "nothing matches", not "nothing yet"."""
+        table = super().get_table(**kwargs)
+        form = self.filterset.form
+        table.is_filtered = form.is_bound and any(
+            value not in (None, "", []) for value in getattr(form, "cleaned_data", {}).values()
+        )
+        return table

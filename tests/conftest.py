@@ -1,0 +1,65 @@
+"""The cast (STYLE.md): alice owns Acme, bob views Acme, charlie administers Globex."""
+
+import pytest
+from django_q.conf import Conf
+
+from portal.accounts.roles import Role
+from tests.factories import PASSWORD, CustomerFactory, UserFactory, member
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_inline(request, monkeypatch):
+    """Unit tests run django-q2 tasks synchronously; tests marked ``worker`` use a real qcluster."""
+    if "worker" not in request.keywords:
+        monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def acme(db):
+    return CustomerFactory(slug="acme", name="Acme Health")
+
+
+@pytest.fixture
+def globex(db):
+    return CustomerFactory(slug="globex", name="Globex Clinics")
+
+
+@pytest.fixture
+def alice(acme):
+    return member(acme, Role.OWNER, email="alice@acme.test", full_name="Alice Owner")
+
+
+@pytest.fixture
+def bob(acme):
+    return member(acme, Role.VIEWER, email="bob@acme.test", full_name="Bob Viewer")
+
+
+@pytest.fixture
+def charlie(globex):
+    return member(globex, Role.ADMIN, email="charlie@globex.test", full_name="Charlie Admin")
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(email="staff@payerwatch.test", is_staff=True)
+
+
+@pytest.fixture
+def client_for(client):
+    """``client_for(user)``: the test client logged in as that user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
