@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.cache import patch_vary_headers
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
@@ -29,6 +30,7 @@ class CustomerMixin(LoginRequiredMixin):
             self.customer = customer_for_user(user=request.user, slug=kwargs["slug"])
         except Customer.DoesNotExist:
             raise Http404("No such customer.") from None
+        request.payerwatch_customer = self.customer  # for the request log line
         if not request.user.has_perm(self.permission, self.customer):
             raise PermissionDenied("Your role at this customer does not allow this.")
         return super().dispatch(request, *args, **kwargs)
@@ -64,6 +66,13 @@ class TableView(SingleTableMixin, FilterView):
         if htmx and not htmx.history_restore_request:
             return [f"{name}#table" for name in names]
         return names
+
+    def render_to_response(self, context, **response_kwargs):
+        # One URL answers with the page or the partial: caches must keep them apart, or Back
+        # from another page shows a bare fragment.
+        response = super().render_to_response(context, **response_kwargs)
+        patch_vary_headers(response, ("HX-Request", "HX-History-Restore-Request"))
+        return response
 
     def get_table(self, **kwargs):
         """Mark the table as filtered: its empty state says "nothing matches", not "nothing yet"."""
