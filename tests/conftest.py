@@ -2,7 +2,9 @@
 
 import pytest
 from django_q.conf import Conf
+from rest_framework.test import APIClient
 
+from portal.accounts import services
 from portal.accounts.roles import Role
 from tests.factories import PASSWORD, CustomerFactory, UserFactory, member
 
@@ -63,3 +65,32 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def token_for():
+    """``token_for(user, customer, scope)``: a plain API token."""
+
+    def make(user, customer, scope="read"):
+        _, plain = services.api_token_create(
+            customer=customer, user=user, name=f"{scope} token", scope=scope, actor=None
+        )
+        return plain
+
+    return make
+
+
+@pytest.fixture
+def bearer(api, token_for):
+    """``bearer(user, customer, scope)``: the API client authenticated with a new token."""
+
+    def auth(user, customer, scope="read"):
+        api.credentials(HTTP_AUTHORIZATION=f"Bearer {token_for(user, customer, scope)}")
+        return api
+
+    return auth

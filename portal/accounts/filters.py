@@ -2,8 +2,9 @@
 
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 
-from portal.accounts.models import Customer, Membership
+from portal.accounts.models import ApiToken, Customer, Membership, TokenScope
 from portal.accounts.roles import Role
 
 
@@ -33,3 +34,21 @@ class CustomerFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(slug__icontains=value))
+
+
+class ApiTokenFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Search")
+    scope = django_filters.ChoiceFilter(choices=TokenScope.choices, empty_label="Any scope")
+    active = django_filters.BooleanFilter(method="filter_active", label="Active")
+
+    class Meta:
+        model = ApiToken
+        fields = ["q", "scope", "active"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(prefix__startswith=value))
+
+    def filter_active(self, queryset, name, value):
+        now = timezone.now()
+        live = Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        return queryset.filter(live) if value else queryset.exclude(live)

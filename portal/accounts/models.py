@@ -135,3 +135,46 @@ class CustomerGroupObjectPermission(GroupObjectPermissionBase):
     class Meta(GroupObjectPermissionBase.Meta):
         verbose_name = "customer permission of a group"
         unique_together = ["content_object", "group", "permission"]
+
+
+class TokenScope(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Read and write"
+
+
+class ApiToken(TenantModel):
+    """A per-customer API token. Only its SHA-256 is stored; the token is shown once.
+
+    The token acts with the role its user holds at the customer *now* (one place decides what a
+    role may do); ``read`` scope additionally refuses every unsafe method. Looked up by hash, so
+    ``key_hash`` is unique on its own — under Citus this small table would be a reference table.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=8, choices=TokenScope.choices, default=TokenScope.READ)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(scope__in=TokenScope.values), name="api_token_scope_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="api_token_customer_created")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and (
+            self.expires_at is None or self.expires_at > timezone.now()
+        )

@@ -57,3 +57,9 @@ def customer_list_with_counts() -> QuerySet[Customer]:
         member_count=Count("membership"),
         owner_count=Count("membership", filter=Q(membership__role="owner")),
     ).order_by("name")
+
+
+def api_token_list(*, customer: Customer):
+    from portal.accounts.models import ApiToken
+
+    return ApiToken.objects.filter(customer=customer).select_related("user", "customer")

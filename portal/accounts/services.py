@@ -6,6 +6,10 @@ in step with a membership's role; every change of membership goes through this m
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.auth.tokens import default_token_generator
@@ -15,11 +19,21 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from portal.accounts.models import Customer, CustomerUserObjectPermission, Membership, User
+from portal.accounts.models import (
+    ApiToken,
+    Customer,
+    CustomerUserObjectPermission,
+    Membership,
+    TokenScope,
+    User,
+)
 from portal.accounts.roles import PERMISSIONS, Role, permissions_for
+from portal.audit.actions import Action
+from portal.audit.services import record
 from portal.core.exceptions import Conflict, DomainError, NotAllowed
 
 ROLE_CODENAMES = [codename for codename, _, _ in PERMISSIONS]
@@ -108,15 +122,35 @@ def customer_create(
             f"A customer with slug {customer.slug!r} already exists.", field="slug"
         ) from exc
     user, created = user_get_or_create(email=owner_email, password=owner_password)
+    record(
+        action=Action.CUSTOMER_CREATED,
+        actor=actor,
+        customer=customer,
+        obj=customer,
+        data={"slug": customer.slug, "owner": user.email},
+    )
     _membership_create(
-        customer=customer, user=user, role=Role.OWNER, invite=created and not owner_password
+        customer=customer,
+        user=user,
+        role=Role.OWNER,
+        invite=created and not owner_password,
+        actor=actor,
     )
     return customer
 
 
-def _membership_create(*, customer: Customer, user: User, role: str, invite: bool) -> Membership:
+def _membership_create(
+    *, customer: Customer, user: User, role: str, invite: bool, actor: User | None
+) -> Membership:
     membership = Membership.objects.create(customer=customer, user=user, role=role)
     _sync_role_permissions(customer=customer, user=user, role=role)
+    record(
+        action=Action.MEMBER_ADDED,
+        actor=actor,
+        customer=customer,
+        obj=membership,
+        data={"member": user.email, "role": role},
+    )
     if invite:
         transaction.on_commit(lambda: send_invitation(user=user, customer=customer))
     return membership
@@ -132,7 +166,7 @@ def membership_add(*, customer: Customer, email: str, role: str, actor: User | N
     user, created = user_get_or_create(email=email)
     if Membership.objects.filter(customer=customer, user=user).exists():
         raise Conflict(f"{user.email} is already a member of {customer.name}.", field="email")
-    return _membership_create(customer=customer, user=user, role=role, invite=created)
+    return _membership_create(customer=customer, user=user, role=role, invite=created, actor=actor)
 
 
 @transaction.atomic
@@ -146,9 +180,17 @@ def membership_change_role(*, membership: Membership, role: str, actor: User | N
         return membership
     if membership.role == Role.OWNER and _owner_count(membership.customer) == 1:
         raise Conflict("The last owner cannot be demoted; make someone else owner first.")
+    previous = membership.role
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
     _sync_role_permissions(customer=membership.customer, user=membership.user, role=role)
+    record(
+        action=Action.MEMBER_ROLE_CHANGED,
+        actor=actor,
+        customer=membership.customer,
+        obj=membership,
+        data={"member": membership.user.email, "from": previous, "to": role},
+    )
     return membership
 
 
@@ -159,6 +201,13 @@ def membership_remove(*, membership: Membership, actor: User | None) -> None:
     membership.refresh_from_db()
     if membership.role == Role.OWNER and _owner_count(membership.customer) == 1:
         raise Conflict("The last owner cannot be removed; make someone else owner first.")
+    record(
+        action=Action.MEMBER_REMOVED,
+        actor=actor,
+        customer=membership.customer,
+        obj=membership,
+        data={"member": membership.user.email, "role": membership.role},
+    )
     membership.delete()
     _sync_role_permissions(customer=membership.customer, user=membership.user, role=None)
 
@@ -179,3 +228,97 @@ def send_invitation(*, user: User, customer: Customer) -> None:
         from_email=None,
         recipient_list=[user.email],
     )
+
+
+# -- API tokens ----------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "pw_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(
+    *,
+    customer: Customer,
+    user: User,
+    name: str,
+    scope: str = TokenScope.READ,
+    expires_in_days: int | None = None,
+    actor: User | None,
+) -> tuple[ApiToken, str]:
+    """Create a token for ``user`` at ``customer``; returns it with the plain token (shown once)."""
+    if actor is not None and not actor.has_perm("accounts.manage_api_tokens", customer):
+        raise NotAllowed("You may not manage the API tokens of this customer.")
+    if scope not in TokenScope.values:
+        raise DomainError(f"Unknown scope {scope!r}; use read or write.", field="scope")
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Give the token a name, e.g. the integration that uses it.", field="name")
+    if not Membership.objects.filter(customer=customer, user=user).exists() and not user.is_staff:
+        raise DomainError(f"{user.email} is not a member of {customer.name}.", field="user")
+    if expires_in_days is not None and expires_in_days < 1:
+        raise DomainError("A token must live at least one day.", field="expires_in_days")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        customer=customer,
+        user=user,
+        name=name[:100],
+        prefix=plain[:11],
+        key_hash=hash_token(plain),
+        scope=scope,
+        expires_at=timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None,
+    )
+    record(
+        action=Action.TOKEN_CREATED,
+        actor=actor or user,
+        customer=customer,
+        obj=token,
+        data={"name": token.name, "prefix": token.prefix, "scope": scope},
+    )
+    return token, plain
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
+    if actor is not None and not actor.has_perm("accounts.manage_api_tokens", token.customer):
+        raise NotAllowed("You may not manage the API tokens of this customer.")
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+        record(
+            action=Action.TOKEN_REVOKED,
+            actor=actor,
+            customer=token.customer,
+            obj=token,
+            data={"name": token.name, "prefix": token.prefix},
+        )
+    return token
+
+
+def api_token_authenticate(*, plain: str) -> ApiToken | None:
+    """The active token for ``plain`` (marking its use), or None."""
+    if not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("customer", "user")
+        .filter(key_hash=hash_token(plain))
+        .first()
+    )
+    if token is None or not token.is_active or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(seconds=60):
+        # to the minute is precise enough, and spares a write per request
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    record(
+        action=Action.TOKEN_USED,
+        actor=token.user,
+        customer=token.customer,
+        obj=token,
+        data={"prefix": token.prefix},
+    )
+    return token

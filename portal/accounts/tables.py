@@ -33,3 +33,33 @@ class CustomerTable(tables.Table):
         empty_text = "No customers yet."
         attrs = {"class": "table", "id": "customers-table"}
         row_attrs = {"data-customer": lambda record: record.slug}
+
+
+class ApiTokenTable(tables.Table):
+    name = tables.Column()
+    prefix = tables.Column(verbose_name="Starts with")
+    user = tables.Column(accessor="user__email", verbose_name="Acts as", order_by=("user__email",))
+    scope = tables.Column()
+    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    last_used_at = tables.DateTimeColumn(
+        verbose_name="Last used", format="Y-m-d H:i", default="never"
+    )
+    expires_at = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d", default="never")
+    status = tables.TemplateColumn(
+        template_name="accounts/_token_status.html", orderable=False, verbose_name="Status"
+    )
+
+    class Meta:
+        fields = (
+            "name",
+            "prefix",
+            "user",
+            "scope",
+            "created_at",
+            "last_used_at",
+            "expires_at",
+            "status",
+        )
+        empty_text = "No API tokens yet."
+        attrs = {"class": "table", "id": "tokens-table"}
+        row_attrs = {"data-token": lambda record: record.prefix}

@@ -20,4 +20,10 @@ urlpatterns = [
         views.MemberActionView.as_view(action="remove"),
         name="member-remove",
     ),
+    path("c/<slug:slug>/settings/tokens/", views.ApiTokenListView.as_view(), name="token-list"),
+    path(
+        "c/<slug:slug>/settings/tokens/<int:pk>/revoke/",
+        views.ApiTokenRevokeView.as_view(),
+        name="token-revoke",
+    ),
 ]

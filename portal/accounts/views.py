@@ -11,11 +11,11 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from portal.accounts import selectors, services
-from portal.accounts.filters import CustomerFilter, MembershipFilter
-from portal.accounts.forms import CustomerCreateForm, MemberAddForm, MemberRoleForm
-from portal.accounts.models import Membership
+from portal.accounts.filters import ApiTokenFilter, CustomerFilter, MembershipFilter
+from portal.accounts.forms import ApiTokenForm, CustomerCreateForm, MemberAddForm, MemberRoleForm
+from portal.accounts.models import ApiToken, Membership
 from portal.accounts.roles import PERMISSIONS, Role
-from portal.accounts.tables import CustomerTable, MembershipTable
+from portal.accounts.tables import ApiTokenTable, CustomerTable, MembershipTable
 from portal.core.exceptions import DomainError
 from portal.core.views import CustomerMixin, StaffRequiredMixin, TableView
 
@@ -137,3 +137,56 @@ class CustomerCreateView(StaffRequiredMixin, View):
                 messages.success(request, f"Customer {customer.name} created.")
                 return redirect("accounts:customer-home", slug=customer.slug)
         return render(request, self.template_name, {"form": form}, status=400)
+
+
+class ApiTokenListView(CustomerMixin, TableView):
+    """Settings → API tokens: list, create (the token is shown once), revoke. Admins."""
+
+    permission = "accounts.manage_api_tokens"
+    table_class = ApiTokenTable
+    filterset_class = ApiTokenFilter
+    template_name = "accounts/token_list.html"
+
+    def get_queryset(self):
+        return selectors.api_token_list(customer=self.customer)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["form"] = getattr(self, "form", None) or ApiTokenForm()
+        context["new_token"] = getattr(self, "new_token", None)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        self.form = ApiTokenForm(request.POST)
+        status = 400
+        if self.form.is_valid():
+            try:
+                _, plain = services.api_token_create(
+                    customer=self.customer,
+                    user=request.user,
+                    actor=request.user,
+                    **self.form.cleaned_data,
+                )
+            except DomainError as exc:
+                self.form.add_error(
+                    exc.field if exc.field in self.form.fields else None, exc.message
+                )
+            else:
+                # Shown on this response only: never stored, never shown again.
+                self.new_token, self.form, status = plain, ApiTokenForm(), 201
+        response = self.get(request, *args, **kwargs)
+        response.status_code = status
+        return response
+
+
+class ApiTokenRevokeView(CustomerMixin, View):
+    permission = "accounts.manage_api_tokens"
+
+    def post(self, request, slug: str, pk: int):
+        try:
+            token = selectors.api_token_list(customer=self.customer).get(pk=pk)
+        except ApiToken.DoesNotExist:
+            raise Http404("No such token.") from None
+        services.api_token_revoke(token=token, actor=request.user)
+        messages.success(request, f"Token {token.name} ({token.prefix}…) revoked.")
+        return redirect("accounts:token-list", slug=self.customer.slug)

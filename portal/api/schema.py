@@ -1,0 +1,38 @@
+"""drf-spectacular: our auth scheme, and the customer header on customer-scoped operations."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiParameter
+from drf_standardized_errors.openapi import AutoSchema as StandardErrorsAutoSchema
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "portal.api.authentication.BearerTokenAuthentication"
+    name = "BearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A per-customer API token (`pw_…`), created by an admin on the "
+            "portal's API tokens page or with `manage.py create_api_token`.",
+        }
+
+
+CUSTOMER_PARAMETER = OpenApiParameter(
+    name="X-Customer",
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Portal sessions only: the slug of the customer to work in (a user with one "
+    "customer may omit it). Tokens always work in their own customer.",
+    type=str,
+)
+
+
+class AutoSchema(StandardErrorsAutoSchema):
+    def get_override_parameters(self):
+        from portal.api.base import CustomerScopedMixin
+
+        params = list(super().get_override_parameters())
+        if isinstance(self.view, CustomerScopedMixin):
+            params.append(CUSTOMER_PARAMETER)
+        return params

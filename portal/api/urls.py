@@ -1,0 +1,30 @@
+from django.urls import include, path, re_path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
+from rest_framework.routers import SimpleRouter
+
+from portal.api import audit_events, health, me, members
+from portal.api.views import not_found
+
+router = SimpleRouter()
+router.register("members", members.MemberViewSet, basename="member")
+router.register("audit-events", audit_events.AuditEventViewSet, basename="audit-event")
+
+v1 = [
+    path("health/", health.HealthView.as_view(), name="health"),
+    path("me/", me.MeView.as_view(), name="me"),
+    *router.urls,
+]
+
+app_name = "api"
+urlpatterns = [
+    path("v1/", include((v1, "v1"))),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    # Anything else under /api/ is a 404 in the API's error format, not Django's HTML page.
+    re_path(r"^.*$", not_found, name="not-found"),
+]

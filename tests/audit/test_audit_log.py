@@ -1,0 +1,201 @@
+"""The append-only audit log (PRODUCT §10)."""
+
+import pytest
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.urls import reverse
+
+from portal.accounts import services
+from portal.accounts.models import Membership
+from portal.audit.actions import Action
+from portal.audit.models import AuditEvent
+from portal.audit.services import record
+from tests.factories import member
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "sql", ["UPDATE audit_auditevent SET action = 'x'", "DELETE FROM audit_auditevent"]
+)
+def test_update_or_delete_in_sql_fails(acme, alice, sql):
+    event = record(action=Action.LOGIN, actor=alice)
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql)
+    event.refresh_from_db()
+    assert event.action == Action.LOGIN
+
+
+def test_orm_updates_and_deletes_fail_too(alice):
+    event = record(action=Action.LOGIN, actor=alice)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        AuditEvent.objects.filter(pk=event.pk).update(outcome="failure")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        event.delete()
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_unknown_actions_are_refused(alice):
+    with pytest.raises(ValueError, match="Unknown audit action"):
+        record(action="claims.teleported", actor=alice)
+
+
+def test_data_is_limited_to_small_summaries(alice):
+    with pytest.raises(ValueError, match="2 KB"):
+        record(action=Action.LOGIN, actor=alice, data={"blob": "x" * 5000})
+
+
+def test_deleting_a_user_keeps_their_history(alice):
+    record(action=Action.LOGIN, actor=alice)
+    email, pk = alice.email, alice.pk
+    Membership.objects.filter(user=alice).delete()
+    alice.delete()
+    event = AuditEvent.objects.get(actor_id=pk)
+    assert event.actor_email == email
+
+
+def test_membership_changes_are_audited_with_actor_and_details(acme, alice):
+    membership = services.membership_add(
+        customer=acme, email="new@acme.test", role="viewer", actor=alice
+    )
+    services.membership_change_role(membership=membership, role="analyst", actor=alice)
+    services.membership_remove(membership=membership, actor=alice)
+    events = list(
+        AuditEvent.objects.filter(customer=acme, actor=alice)
+        .order_by("id")
+        .values_list("action", "data")
+    )
+    assert events == [
+        ("membership.added", {"member": "new@acme.test", "role": "viewer"}),
+        ("membership.role_changed", {"member": "new@acme.test", "from": "viewer", "to": "analyst"}),
+        ("membership.removed", {"member": "new@acme.test", "role": "analyst"}),
+    ]
+
+
+def test_a_refused_change_leaves_no_audit_row(acme, alice):
+    own = Membership.objects.get(customer=acme, user=alice)
+    before = AuditEvent.objects.count()
+    with pytest.raises(Exception, match="last owner"):
+        services.membership_change_role(membership=own, role="viewer", actor=alice)
+    assert AuditEvent.objects.count() == before
+
+
+def test_token_changes_are_audited(acme, alice):
+    token, _ = services.api_token_create(customer=acme, user=alice, name="BI", actor=alice)
+    services.api_token_revoke(token=token, actor=alice)
+    events = AuditEvent.objects.filter(customer=acme, object_id=str(token.pk)).order_by("id")
+    actions = list(events.values_list("action", flat=True))
+    assert actions == ["api_token.created", "api_token.revoked"]
+
+
+def test_logins_failures_and_logouts_are_audited_with_request_metadata(client, alice, password):
+    client.post(
+        reverse("login"), {"username": alice.email, "password": "wrong"}, HTTP_USER_AGENT="UA/1"
+    )
+    client.post(
+        reverse("login"),
+        {"username": alice.email, "password": password},
+        HTTP_USER_AGENT="UA/1",
+        HTTP_X_REQUEST_ID="req-123",
+    )
+    client.post(reverse("logout"))
+    client.post(reverse("login"), {"username": "ghost@nowhere.test", "password": "x"})
+    rows = list(
+        AuditEvent.objects.filter(action__startswith="auth.")
+        .order_by("id")
+        .values_list("action", "outcome", "actor_email")
+    )
+    assert rows == [
+        ("auth.login_failed", "failure", alice.email),
+        ("auth.login", "success", alice.email),
+        ("auth.logout", "success", alice.email),
+        ("auth.login_failed", "failure", "ghost@nowhere.test"),
+    ]
+    login = AuditEvent.objects.get(action="auth.login")
+    assert (login.ip, login.user_agent, login.request_id) == ("127.0.0.1", "UA/1", "req-123")
+
+
+def test_ten_wrong_passwords_lock_the_account_and_the_lockout_is_audited(client, alice, password):
+    for _ in range(10):
+        client.post(reverse("login"), {"username": alice.email, "password": "wrong"})
+    response = client.post(reverse("login"), {"username": alice.email, "password": password})
+    assert response.status_code == 429
+    assert "Too many failed logins" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="auth.locked_out", actor=alice).exists()
+
+
+def test_nine_wrong_passwords_do_not_lock(client, alice, password):
+    for _ in range(9):
+        client.post(reverse("login"), {"username": alice.email, "password": "wrong"})
+    response = client.post(reverse("login"), {"username": alice.email, "password": password})
+    assert response.status_code == 302
+
+
+# -- the audit pages ----------------------------------------------------------------------------
+
+
+def test_admin_sees_the_customers_audit_log_with_member_logins(
+    client, acme, alice, globex, charlie, password
+):
+    adam = member(acme, "admin", email="adam@acme.test")
+    client.post(reverse("login"), {"username": alice.email, "password": password})
+    client.post(reverse("logout"))
+    record(action=Action.LOGIN, actor=charlie)  # Globex's admin: not Acme's business
+    client.force_login(adam)
+    html = client.get(reverse("audit:customer", args=["acme"])).content.decode()
+    assert 'data-action="auth.login"' in html and alice.email in html
+    assert charlie.email not in html
+
+
+@pytest.mark.parametrize(
+    ("who", "status"), [("owner", 200), ("analyst", 403), ("viewer", 403), ("charlie", 404)]
+)
+def test_customer_audit_page_access(client, acme, alice, bob, charlie, who, status):
+    users = {"owner": alice, "viewer": bob, "charlie": charlie, "analyst": member(acme, "analyst")}
+    client.force_login(users[who])
+    assert client.get(reverse("audit:customer", args=["acme"])).status_code == status
+
+
+def test_staff_see_every_customers_audit_log(client, staff, acme, alice, charlie):
+    record(action=Action.LOGIN, actor=charlie)
+    record(action=Action.LOGIN, actor=alice)
+    client.force_login(staff)
+    html = client.get(reverse("audit:all")).content.decode()
+    assert alice.email in html and charlie.email in html
+    client.force_login(alice)
+    assert client.get(reverse("audit:all")).status_code == 404
+
+
+def test_audit_page_filters_by_action(client, acme, alice):
+    services.membership_add(customer=acme, email="n@acme.test", role="viewer", actor=alice)
+    client.force_login(alice)
+    html = client.get(
+        reverse("audit:customer", args=["acme"]), {"action": "membership.added"}
+    ).content.decode()
+    assert 'data-action="membership.added"' in html and 'data-action="auth.login"' not in html
+
+
+# -- the API ------------------------------------------------------------------------------------
+
+
+def test_audit_events_api_is_paginated_filtered_and_admin_only(
+    bearer, acme, alice, bob, charlie, globex
+):
+    for i in range(3):
+        services.membership_add(customer=acme, email=f"m{i}@acme.test", role="viewer", actor=alice)
+    record(action=Action.LOGIN, actor=charlie, customer=globex)
+    client = bearer(alice, acme)
+    body = client.get(
+        "/api/v1/audit-events/", {"action": "membership.added", "page_size": 2}
+    ).json()
+    assert body["count"] == 5  # alice and bob joined, plus three
+    assert len(body["results"]) == 2 and body["next"]
+    assert {e["customer"] for e in body["results"]} == {"acme"}
+    assert charlie.email not in str(client.get("/api/v1/audit-events/", {"page_size": 200}).json())
+    viewer = bearer(bob, acme)
+    assert viewer.get("/api/v1/audit-events/").status_code == 403
