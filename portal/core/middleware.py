@@ -89,7 +89,9 @@ class SessionLifetimeMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             started = request.session.get(SESSION_STARTED_KEY)
-            limit = settings.SESSION_ABSOLUTE_LIFETIME.total_seconds()
-            if started is None or timezone.now().timestamp() - started > limit:
+            now = int(timezone.now().timestamp())
+            if started is None:  # a session from before this rule: its clock starts now
+                request.session[SESSION_STARTED_KEY] = now
+            elif now - started > settings.SESSION_ABSOLUTE_LIFETIME.total_seconds():
                 logout(request)
         return self.get_response(request)
