@@ -10,6 +10,7 @@ from guardian.admin import GuardedModelAdmin
 
 from portal.accounts import services
 from portal.accounts.models import (
+    ApiToken,
     Customer,
     CustomerGroupObjectPermission,
     CustomerUserObjectPermission,
@@ -117,3 +118,45 @@ class CustomerGroupObjectPermissionAdmin(admin.ModelAdmin):
     list_filter = ("permission__codename",)
     search_fields = ("group__name", "content_object__slug")
     list_select_related = ("content_object", "group", "permission")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are created in the portal or by command (the plain token is never stored)."""
+
+    list_display = (
+        "name",
+        "prefix",
+        "customer",
+        "user",
+        "scope",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    )
+    list_filter = ("scope", "customer", "revoked_at")
+    search_fields = ("name", "prefix", "user__email", "customer__slug")
+    date_hierarchy = "created_at"
+    list_select_related = ("customer", "user")
+    readonly_fields = (
+        "customer",
+        "user",
+        "prefix",
+        "key_hash",
+        "scope",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    fields = ("name", *readonly_fields, "expires_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.select_related("customer"):
+            services.api_token_revoke(token=token, actor=None)
+        self.message_user(request, f"Revoked {queryset.count()} token(s).")

@@ -101,3 +101,29 @@ def test_back_office_membership_edit_goes_through_the_service(client, acme, alic
     assert response.status_code == 302
     bob = type(bob).objects.get(pk=bob.pk)
     assert bob.has_perm("accounts.upload_claims", acme)
+
+
+def test_every_model_is_in_the_back_office():
+    """PRODUCT §8: the Django admin is the staff back office, so every model is registered."""
+    from django.apps import apps
+    from django.contrib import admin
+
+    ours = [m for m in apps.get_models() if m.__module__.startswith("portal.")]
+    assert ours
+    missing = [m._meta.label for m in ours if m not in admin.site._registry]
+    assert missing == []
+
+
+def test_back_office_revokes_tokens(client, acme, alice, token_for):
+    from portal.accounts.models import ApiToken
+    from tests.factories import UserFactory
+
+    token_for(alice, acme)
+    token = ApiToken.objects.get()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}
+    )
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None

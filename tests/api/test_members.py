@@ -25,7 +25,7 @@ def test_any_role_lists_members_paginated(bearer, acme, alice, bob):
 
 
 def test_page_size_is_capped_at_200(bearer, acme, alice):
-    for i in range(205):
+    for _ in range(205):
         Membership.objects.create(customer=acme, user=UserFactory(), role="viewer")
     body = bearer(alice, acme).get("/api/v1/members/", {"page_size": 500}).json()
     assert len(body["results"]) == 200
