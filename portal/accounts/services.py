@@ -309,6 +309,13 @@ def api_token_authenticate(*, plain: str) -> ApiToken | None:
     )
     if token is None or not token.is_active or not token.user.is_active:
         return None
+    if (
+        not token.user.is_staff
+        and not Membership.objects.filter(
+            customer_id=token.customer_id, user_id=token.user_id
+        ).exists()
+    ):
+        return None  # its user left the customer: the token died with the membership
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(seconds=60):
         # to the minute is precise enough, and spares a write per request

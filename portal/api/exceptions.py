@@ -15,8 +15,11 @@ from portal.audit import context
 from portal.core.exceptions import Conflict, DomainError, NotAllowed
 
 
-class CustomerRequired(exceptions.ParseError):
-    default_code = "customer_required"
+class CustomerRequired(exceptions.ValidationError):
+    """A session in several customers must say which one (a 400 validation error, attr null)."""
+
+    def __init__(self, detail: str):
+        super().__init__([exceptions.ErrorDetail(detail, code="customer_required")])
 
 
 class PayerwatchExceptionHandler(ExceptionHandler):

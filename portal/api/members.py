@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.response import Response
 
@@ -74,6 +75,8 @@ EXAMPLE = {
         responses={204: None},
     ),
 )
+@extend_validation_errors(["conflict"], field_name="email", actions=["create"])
+@extend_validation_errors(["conflict"], field_name=None, actions=["partial_update", "destroy"])
 class MemberViewSet(
     CustomerScopedMixin,
     mixins.ListModelMixin,

@@ -29,6 +29,22 @@ CUSTOMER_PARAMETER = OpenApiParameter(
 
 
 class AutoSchema(StandardErrorsAutoSchema):
+    """Documents what every customer-scoped operation can answer besides its own errors: the
+    ``X-Customer`` header, ``customer_required`` for sessions that name no customer, and DRF's
+    search filter refusing NUL characters."""
+
+    def _get_extra_validation_errors(self):
+        from portal.api.base import CustomerScopedMixin
+
+        extra = {
+            field: set(codes) for field, codes in super()._get_extra_validation_errors().items()
+        }
+        if isinstance(self.view, CustomerScopedMixin):
+            extra.setdefault(None, set()).add("customer_required")
+        if getattr(self.view, "search_fields", None) and self.method == "GET":
+            extra.setdefault(None, set()).add("null_characters_not_allowed")
+        return extra
+
     def get_override_parameters(self):
         from portal.api.base import CustomerScopedMixin
 

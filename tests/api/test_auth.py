@@ -85,7 +85,7 @@ def test_token_of_a_removed_member_loses_access(api, acme, alice, token_for):
     plain = token_for(adam.user, acme)
     services.membership_remove(membership=Membership.objects.get(pk=adam.pk), actor=alice)
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
-    assert_error(api.get("/api/v1/me/"), 403)
+    assert_error(api.get("/api/v1/me/"), 401, "authentication_failed")
 
 
 def test_read_token_gets_403_on_a_write(bearer, acme, alice):
