@@ -47,6 +47,24 @@ def manage(pgdata: Path, *args: str, timeout: int = 120) -> subprocess.Completed
     )
 
 
+def hold_server(pgdata: Path) -> subprocess.Popen:
+    """A process that attaches to the embedded server, says "up", and waits to be killed."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from portal import embedded_db; embedded_db.ensure_server(Path(sys.argv[1])); "
+            "print('up', flush=True); time.sleep(600)",
+            str(pgdata),
+        ],
+        env=run_env(pgdata),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_database_url_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example:6543/prod")
     config = embedded_db.database_settings(tmp_path)
@@ -81,20 +99,7 @@ def test_without_database_url_a_real_postgres_is_started_and_stopped_after_use(p
 
 def test_a_killed_process_leaves_no_orphan_behind(pgdata):
     """SIGKILL leaves a stale pid and a running server; the next command reuses and stops it."""
-    hold = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path; "
-            "from portal import embedded_db; embedded_db.ensure_server(Path(sys.argv[1])); "
-            "print('up', flush=True); time.sleep(600)",
-            str(pgdata),
-        ],
-        env=run_env(pgdata),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    hold = hold_server(pgdata)
     assert hold.stdout.readline().strip() == "up"
     hold.send_signal(signal.SIGKILL)
     hold.wait()
@@ -110,20 +115,7 @@ def test_a_killed_process_leaves_no_orphan_behind(pgdata):
 
 
 def test_stop_db_stops_a_server_whoever_holds_it(pgdata):
-    hold = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, time; from pathlib import Path; "
-            "from portal import embedded_db; embedded_db.ensure_server(Path(sys.argv[1])); "
-            "print('up', flush=True); time.sleep(600)",
-            str(pgdata),
-        ],
-        env=run_env(pgdata),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    hold = hold_server(pgdata)
     try:
         assert hold.stdout.readline().strip() == "up"
         result = manage(pgdata, "stop_db")
