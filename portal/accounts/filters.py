@@ -1,6 +1,7 @@
 """FilterSets for the members and customers tables (the API reuses them later)."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
@@ -25,7 +26,10 @@ class MembershipFilter(django_filters.FilterSet):
 class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     created_after = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__gte", label="Created on or after"
+        field_name="created_at",
+        lookup_expr="date__gte",
+        label="Created on or after",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     class Meta:
@@ -39,7 +43,12 @@ class CustomerFilter(django_filters.FilterSet):
 class ApiTokenFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Search")
     scope = django_filters.ChoiceFilter(choices=TokenScope.choices, empty_label="Any scope")
-    active = django_filters.BooleanFilter(method="filter_active", label="Active")
+    active = django_filters.ChoiceFilter(
+        choices=[("yes", "Active"), ("no", "Revoked or expired")],
+        method="filter_active",
+        label="Status",
+        empty_label="Any status",
+    )
 
     class Meta:
         model = ApiToken
@@ -51,4 +60,4 @@ class ApiTokenFilter(django_filters.FilterSet):
     def filter_active(self, queryset, name, value):
         now = timezone.now()
         live = Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        return queryset.filter(live) if value else queryset.exclude(live)
+        return queryset.filter(live) if value == "yes" else queryset.exclude(live)

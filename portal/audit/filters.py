@@ -1,8 +1,11 @@
 import django_filters
+from django import forms
 from django.db.models import Q
 
 from portal.audit.actions import Action, Outcome
 from portal.audit.models import AuditEvent
+
+DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -12,10 +15,10 @@ class AuditEventFilter(django_filters.FilterSet):
     action = django_filters.ChoiceFilter(choices=Action.choices, empty_label="Any action")
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices, empty_label="Any outcome")
     created_after = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__gte", label="From"
+        field_name="created_at", lookup_expr="date__gte", label="From", widget=DATE
     )
     created_before = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__lte", label="Until"
+        field_name="created_at", lookup_expr="date__lte", label="Until", widget=DATE
     )
 
     class Meta:

@@ -1,11 +1,14 @@
 import django_tables2 as tables
+from django.utils.html import format_html
 
 from portal.audit.actions import Action
 from portal.audit.models import AuditEvent
 
 
 class AuditEventTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s")
+    created_at = tables.DateTimeColumn(
+        verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
+    )
     actor_email = tables.Column(verbose_name="Who", default="system")
     action = tables.Column(verbose_name="What")
     outcome = tables.Column()
@@ -24,6 +27,9 @@ class AuditEventTable(tables.Table):
 
     def render_target(self, record):
         return f"{record.object_type} #{record.object_id}" if record.object_type else "—"
+
+    def render_request_id(self, value):
+        return format_html('<span title="{}">{}…</span>', value, value[:8])
 
     def render_action(self, record):
         label = Action(record.action).label if record.action in Action.values else record.action

@@ -34,6 +34,23 @@ class DemoLogin:
     roles: str
 
 
+DEMO_TOKEN_NAME = "Demo token"
+
+
+def api_token() -> str:
+    """A fresh read token for Acme's admin; the previous demo token is revoked."""
+    from portal.accounts.models import ApiToken
+
+    admin = User.objects.get(email="admin@acme.test")
+    acme = Customer.objects.get(slug="acme")
+    for old in ApiToken.objects.filter(customer=acme, name=DEMO_TOKEN_NAME, revoked_at=None):
+        services.api_token_revoke(token=old, actor=None)
+    _, plain = services.api_token_create(
+        customer=acme, user=admin, name=DEMO_TOKEN_NAME, scope="read", actor=None
+    )
+    return plain
+
+
 @transaction.atomic
 def seed(*, password: str | None = None) -> list[DemoLogin]:
     customers = {}

@@ -81,3 +81,24 @@ def test_viewer_cannot_manage_members(bearer, acme, bob):
 
 def test_unknown_member_id_is_404(bearer, acme, alice):
     assert bearer(alice, acme).get("/api/v1/members/999999/").status_code == 404
+
+
+def test_cursor_pagination_pages_without_offsets(rf, acme, alice):
+    """The cursor class later feeds use: stable pages, newest first, no overlap."""
+    from rest_framework.request import Request
+
+    from portal.api.pagination import NewestFirstCursorPagination
+    from portal.audit.actions import Action
+    from portal.audit.models import AuditEvent
+    from portal.audit.services import record
+
+    for _ in range(5):
+        record(action=Action.LOGIN, actor=alice, customer=acme)
+    queryset = AuditEvent.objects.filter(customer=acme, action=Action.LOGIN)
+    paginator = NewestFirstCursorPagination()
+    first = paginator.paginate_queryset(queryset, Request(rf.get("/x", {"page_size": 3})))
+    next_url = paginator.get_next_link()
+    second = paginator.paginate_queryset(queryset, Request(rf.get(next_url)))
+    ids = [e.id for e in first + second]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 5
+    assert "cursor=" in next_url and "page=" not in next_url

@@ -44,6 +44,10 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo.seed(password=password)
         self._print_logins(logins, addrport)
+        token = demo.api_token()
+        self.stdout.write(self.style.MIGRATE_HEADING("API (read token of admin@acme.test)"))
+        self.stdout.write(f'  curl -H "Authorization: Bearer {token}" http://{addrport}/api/v1/me/')
+        self.stdout.write(f"  docs: http://{addrport}/api/docs/")
         if no_serve:
             return
         signal.signal(signal.SIGTERM, _interrupt)
