@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "portal.core",
     "portal.accounts",
     "portal.audit",
+    "portal.claims",
     "portal.api",
 ]
 

@@ -23,6 +23,18 @@ class Action(models.TextChoices):
     TOKEN_REVOKED = "api_token.revoked", "Revoked an API token"
     TOKEN_USED = "api_token.used", "Used an API token"
 
+    UPLOAD_CREATED = "upload.created", "Uploaded claims"
+    UPLOAD_COMPLETED = "upload.completed", "Imported claims"
+    UPLOAD_FAILED = "upload.failed", "Claims import failed"
+    CLAIMS_VIEWED = "claims.viewed", "Viewed claims"
+    CLAIMS_EXPORTED = "claims.exported", "Exported claims"
+    REJECTED_ROWS_VIEWED = "upload.rejected_rows_viewed", "Viewed rejected rows"
+    REJECTED_ROWS_EXPORTED = "upload.rejected_rows_exported", "Downloaded rejected rows"
+    PAYER_ALIAS_SAVED = "payer_alias.saved", "Saved a payer alias"
+    PAYER_ALIAS_DELETED = "payer_alias.deleted", "Deleted a payer alias"
+    CPT_GROUP_SAVED = "cpt_group.saved", "Saved a CPT group"
+    CPT_GROUP_DELETED = "cpt_group.deleted", "Deleted a CPT group"
+
 
 class Outcome(models.TextChoices):
     SUCCESS = "success", "Success"

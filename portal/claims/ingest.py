@@ -1,0 +1,355 @@
+"""The one ingestion path (PRODUCT §3.1): portal, API and command all end here.
+
+How a file becomes claims:
+
+1. The file is read as a stream (``csvio.open_text``): bytes are counted and hashed as they pass,
+   gzip is unpacked on the fly, and no more than one row is held at a time.
+2. Each row is validated and normalised in Python (``csvio.ClaimRowParser``) and written straight
+   into PostgreSQL with ``COPY`` into a temporary staging table. PostgreSQL parses and stores the
+   rows on the other core while Python reads the next ones.
+3. Set-based SQL then finishes the job inside the same transaction: earlier duplicates of a
+   ``claim_id`` are rejected, new payers are created, rejected rows and warnings are recorded, and
+   two ``INSERT … ON CONFLICT`` statements upsert the claims (by ``claim_id``, else by a content
+   hash). Unchanged rows are not rewritten, so a second import of the same file changes nothing.
+4. The whole upload commits, or nothing does. Uploads of one customer take an advisory lock for
+   step 3, so two concurrent uploads of the same file cannot deadlock or duplicate claims.
+
+Progress is written by a separate autocommit connection, so it is visible while the import's own
+transaction is still open.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import psycopg
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.claims import csvio
+from portal.claims.models import Upload, UploadStatus
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 0.5
+ADVISORY_NAMESPACE = 7_301  # pg_advisory_xact_lock(namespace, customer_id): claims upserts
+
+
+@dataclass
+class IngestResult:
+    rows_total: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    phi_columns: list[str] = field(default_factory=list)
+    size_bytes: int = 0
+    sha256: str = ""
+
+    @property
+    def status(self) -> str:
+        accepted = self.rows_total - self.rejected
+        if self.rows_total and accepted == 0:
+            return UploadStatus.FAILED
+        return UploadStatus.PARTIAL if self.rejected else UploadStatus.SUCCEEDED
+
+
+class ProgressWriter:
+    """Writes ``rows_processed``/``bytes_processed`` of an upload on its own connection."""
+
+    def __init__(self, upload_id: int, on_progress: Callable[[int, int], None] | None = None):
+        self.upload_id = upload_id
+        self.on_progress = on_progress
+        self._conn: psycopg.Connection | None = None
+        self._last = 0.0
+
+    def __call__(self, rows: int, bytes_read: int, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = now
+        if self.on_progress:
+            self.on_progress(rows, bytes_read)
+        try:
+            if self._conn is None:
+                params = connection.get_connection_params()
+                params.pop("cursor_factory", None)
+                self._conn = psycopg.connect(**params, autocommit=True)
+            self._conn.execute(
+                "UPDATE claims_upload SET rows_processed = %s, bytes_processed = %s WHERE id = %s",
+                [rows, bytes_read, self.upload_id],
+            )
+        except psycopg.Error:  # progress is a courtesy: never fail an import over it
+            log.warning("could not write upload progress", exc_info=True)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+_STAGING_DDL = """
+CREATE TEMP TABLE claims_staging (
+    row_number integer NOT NULL,
+    claim_id text,
+    payer_name text,
+    payer_key text,
+    cpt text,
+    cpt_group text,
+    submitted_date date,
+    decided_date date,
+    outcome text,
+    billed_amount numeric(12, 2),
+    allowed_amount numeric(12, 2),
+    paid_amount numeric(12, 2),
+    denial_reason_code text,
+    denial_reason_text text,
+    payment_date date,
+    issue_kind text,
+    issue_column text,
+    issue_value text,
+    issue_reason text
+) ON COMMIT DROP
+"""
+
+_RECORD_ISSUES = """
+INSERT INTO claims_rejectedrow
+    (customer_id, upload_id, row_number, kind, "column", value, reason, created_at, updated_at)
+SELECT %(customer)s, %(upload)s, row_number, issue_kind, coalesce(issue_column, ''),
+       coalesce(left(issue_value, 200), ''), left(issue_reason, 300), now(), now()
+FROM claims_staging
+WHERE issue_kind IS NOT NULL
+"""
+
+_COUNT = """
+SELECT count(*),
+       count(*) FILTER (WHERE issue_kind = 'rejected'),
+       count(*) FILTER (WHERE issue_kind = 'warning')
+FROM claims_staging
+"""
+
+_CREATE_PAYERS = """
+INSERT INTO claims_payer (customer_id, key, name, created_at, updated_at)
+SELECT DISTINCT ON (s.payer_key) %(customer)s, s.payer_key, s.payer_name, now(), now()
+FROM claims_staging s
+WHERE s.issue_kind IS DISTINCT FROM 'rejected'
+  AND NOT EXISTS (SELECT 1 FROM claims_payeralias a
+                  WHERE a.customer_id = %(customer)s AND a.raw_key = s.payer_key)
+ORDER BY s.payer_key, s.row_number
+ON CONFLICT (customer_id, key) DO NOTHING
+"""
+
+# The claim columns an upsert writes, and the expression each takes from the staging row.
+_VALUES = """
+    %(customer)s AS customer_id,
+    s.claim_id,
+    CASE WHEN s.claim_id IS NULL THEN md5(concat_ws('|',
+        s.payer_key, s.cpt, s.submitted_date, s.decided_date, s.outcome, s.billed_amount,
+        s.allowed_amount, s.paid_amount, s.denial_reason_code, s.denial_reason_text,
+        s.payment_date))::uuid END AS content_hash,
+    coalesce(a.payer_id, p.id) AS payer_id,
+    s.payer_key, s.cpt,
+    coalesce(o."group", s.cpt_group) AS cpt_group,
+    s.submitted_date, s.decided_date, s.outcome,
+    s.billed_amount, s.allowed_amount, s.paid_amount,
+    coalesce(s.denial_reason_code, '') AS denial_reason_code,
+    coalesce(s.denial_reason_text, '') AS denial_reason_text,
+    s.payment_date,
+    %(upload)s AS upload_id, now() AS created_at, now() AS updated_at
+"""
+_FROM = """
+FROM claims_staging s
+LEFT JOIN claims_payeralias a ON a.customer_id = %(customer)s AND a.raw_key = s.payer_key
+LEFT JOIN claims_payer p ON p.customer_id = %(customer)s AND p.key = s.payer_key
+LEFT JOIN claims_cptgroupoverride o ON o.customer_id = %(customer)s AND o.cpt = s.cpt
+WHERE s.issue_kind IS DISTINCT FROM 'rejected'
+"""
+_COLUMNS = """customer_id, claim_id, content_hash, payer_id, payer_key, cpt, cpt_group,
+    submitted_date, decided_date, outcome, billed_amount, allowed_amount, paid_amount,
+    denial_reason_code, denial_reason_text, payment_date, upload_id, created_at, updated_at"""
+_DATA = [
+    "payer_id", "payer_key", "cpt", "cpt_group", "submitted_date", "decided_date", "outcome",
+    "billed_amount", "allowed_amount", "paid_amount", "denial_reason_code", "denial_reason_text",
+    "payment_date",
+]  # fmt: skip
+
+_UPSERT_BY_CLAIM_ID = f"""
+WITH upserted AS (
+    INSERT INTO claims_claim ({_COLUMNS})
+    SELECT DISTINCT ON (claim_id) {_COLUMNS} FROM (
+        SELECT {_VALUES}, s.row_number {_FROM} AND s.claim_id IS NOT NULL
+    ) v ORDER BY claim_id, row_number DESC  -- a claim_id repeated in a file: the last row wins
+    ON CONFLICT (customer_id, claim_id) WHERE claim_id IS NOT NULL DO UPDATE SET
+        {", ".join(f"{c} = EXCLUDED.{c}" for c in _DATA)},
+        upload_id = EXCLUDED.upload_id, updated_at = EXCLUDED.updated_at
+    WHERE ({", ".join(f"claims_claim.{c}" for c in _DATA)})
+          IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in _DATA)})
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+"""
+
+_INSERT_BY_CONTENT = f"""
+WITH inserted AS (
+    INSERT INTO claims_claim ({_COLUMNS})
+    SELECT DISTINCT ON (content_hash) * FROM (SELECT {_VALUES} {_FROM} AND s.claim_id IS NULL) v
+    ORDER BY content_hash
+    ON CONFLICT (customer_id, content_hash) WHERE claim_id IS NULL DO NOTHING
+    RETURNING 1
+)
+SELECT count(*) FROM inserted
+"""
+
+
+def ingest(
+    *, upload: Upload, raw: BinaryIO, on_progress: Callable[[int, int], None] | None = None
+) -> IngestResult:
+    """Import one file for ``upload.customer`` in one transaction; raise ``csvio.FileProblem`` if
+    the file as a whole is unusable (nothing is then written)."""
+    progress = ProgressWriter(upload.pk, on_progress)
+    try:
+        with transaction.atomic():
+            result = _ingest(upload, raw, progress)
+        return result
+    finally:
+        progress.close()
+
+
+def _ingest(upload: Upload, raw: BinaryIO, progress: ProgressWriter) -> IngestResult:
+    counter, text = csvio.open_text(raw)
+    rows = csvio.iter_rows(text)
+    try:
+        first = next(rows)
+    except StopIteration:
+        raise csvio.FileProblem("The file is empty: expected a header row and claims.") from None
+    csvio.sniff_not_csv(first)
+    header = csvio.read_header(first)
+    parse = csvio.ClaimRowParser(header).parse
+
+    connection.ensure_connection()
+    loader = _ChunkLoader(connection.connection, upload)
+    loader.start()
+    row_number = 0
+    chunk: list[tuple] = []
+    try:
+        for row in rows:
+            if not row:  # a blank line: nothing to import, nothing to report
+                continue
+            row_number += 1
+            chunk.append(parse(row_number, row))
+            if len(chunk) == CHUNK_ROWS:
+                loader.put(chunk)
+                chunk = []
+                progress(row_number, counter.bytes_read)
+        if chunk:
+            loader.put(chunk)
+    finally:
+        counts = loader.finish()
+    progress(row_number, counter.bytes_read, force=True)
+    if row_number == 0:
+        raise csvio.FileProblem("The file has a header but no claim rows.")
+    return IngestResult(
+        rows_total=row_number,
+        inserted=counts.inserted,
+        updated=counts.updated,
+        unchanged=row_number - counts.rejected - counts.inserted - counts.updated,
+        rejected=counts.rejected,
+        warnings=counts.warnings,
+        ignored_columns=header.ignored,
+        phi_columns=header.phi,
+        size_bytes=counter.bytes_read,
+        sha256=counter.sha256.hexdigest(),
+    )
+
+
+CHUNK_ROWS = 20_000
+
+
+@dataclass
+class _Counts:
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0
+    warnings: int = 0
+
+
+class _ChunkLoader(threading.Thread):
+    """Loads parsed chunks on the import's own connection and transaction, in a thread, so that
+    PostgreSQL upserts one chunk while Python parses the next (two cores, both busy).
+
+    The main thread only parses; this thread alone talks to the database until ``finish``.
+    An error here stops the import: ``put`` and ``finish`` re-raise it in the main thread.
+    """
+
+    def __init__(self, pg: psycopg.Connection, upload: Upload) -> None:
+        super().__init__(name=f"claims-loader-{upload.pk}", daemon=True)
+        self.pg = pg
+        self.params = {"customer": upload.customer_id, "upload": upload.pk}
+        self.queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=2)
+        self.counts = _Counts()
+        self.error: BaseException | None = None
+        self._columns = ", ".join(csvio.STAGING_COLUMNS)
+
+    def run(self) -> None:
+        try:
+            with self.pg.cursor() as cursor:
+                cursor.execute(_STAGING_DDL)
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s, %s)",
+                    [ADVISORY_NAMESPACE, self.params["customer"]],
+                )
+                while (chunk := self.queue.get()) is not None:
+                    self._load(cursor, chunk)
+        except BaseException as exc:  # handed to the main thread
+            self.error = exc
+            while self.queue.get() is not None:  # let the producer finish quickly
+                pass
+
+    def _load(self, cursor, chunk: list[tuple]) -> None:
+        cursor.execute("TRUNCATE claims_staging")
+        with cursor.copy(f"COPY claims_staging ({self._columns}) FROM STDIN") as copy:
+            for values in chunk:
+                copy.write_row(values)
+        cursor.execute(_RECORD_ISSUES, self.params)
+        cursor.execute(_COUNT)
+        _, rejected, warnings = cursor.fetchone()
+        cursor.execute(_CREATE_PAYERS, self.params)
+        cursor.execute(_UPSERT_BY_CLAIM_ID, self.params)
+        inserted, updated = cursor.fetchone()
+        cursor.execute(_INSERT_BY_CONTENT, self.params)
+        (inserted_by_content,) = cursor.fetchone()
+        counts = self.counts
+        counts.inserted += inserted + inserted_by_content
+        counts.updated += updated
+        counts.rejected += rejected
+        counts.warnings += warnings
+
+    def put(self, chunk: list[tuple]) -> None:
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put(chunk, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def finish(self) -> _Counts:
+        self.queue.put(None)
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.counts
+
+
+def mark(upload: Upload, **fields) -> None:
+    """Update an upload outside any import transaction (status changes, failures)."""
+    for name, value in fields.items():
+        setattr(upload, name, value)
+    Upload.objects.filter(pk=upload.pk).update(**fields, updated_at=timezone.now())
