@@ -114,7 +114,8 @@ CREATE TEMP TABLE claims_staging (
     issue_kind text,
     issue_column text,
     issue_value text,
-    issue_reason text
+    issue_reason text,
+    claim_pk bigint
 ) ON COMMIT DROP
 """
 
@@ -135,13 +136,19 @@ FROM claims_staging
 """
 
 _CREATE_PAYERS = """
+WITH first_seen AS (
+    SELECT payer_key, min(row_number) AS row_number
+    FROM claims_staging
+    WHERE issue_kind IS DISTINCT FROM 'rejected'
+    GROUP BY payer_key
+)
 INSERT INTO claims_payer (customer_id, key, name, created_at, updated_at)
-SELECT DISTINCT ON (s.payer_key) %(customer)s, s.payer_key, s.payer_name, now(), now()
-FROM claims_staging s
-WHERE s.issue_kind IS DISTINCT FROM 'rejected'
+SELECT %(customer)s, s.payer_key, s.payer_name, now(), now()
+FROM first_seen f JOIN claims_staging s ON s.row_number = f.row_number
+WHERE NOT EXISTS (SELECT 1 FROM claims_payer p
+                  WHERE p.customer_id = %(customer)s AND p.key = f.payer_key)
   AND NOT EXISTS (SELECT 1 FROM claims_payeralias a
-                  WHERE a.customer_id = %(customer)s AND a.raw_key = s.payer_key)
-ORDER BY s.payer_key, s.row_number
+                  WHERE a.customer_id = %(customer)s AND a.raw_key = f.payer_key)
 ON CONFLICT (customer_id, key) DO NOTHING
 """
 
@@ -179,20 +186,37 @@ _DATA = [
     "payment_date",
 ]  # fmt: skip
 
-_UPSERT_BY_CLAIM_ID = f"""
-WITH upserted AS (
-    INSERT INTO claims_claim ({_COLUMNS})
-    SELECT DISTINCT ON (claim_id) {_COLUMNS} FROM (
-        SELECT {_VALUES}, s.row_number {_FROM} AND s.claim_id IS NOT NULL
-    ) v ORDER BY claim_id, row_number DESC  -- a claim_id repeated in a file: the last row wins
-    ON CONFLICT (customer_id, claim_id) WHERE claim_id IS NOT NULL DO UPDATE SET
-        {", ".join(f"{c} = EXCLUDED.{c}" for c in _DATA)},
-        upload_id = EXCLUDED.upload_id, updated_at = EXCLUDED.updated_at
-    WHERE ({", ".join(f"claims_claim.{c}" for c in _DATA)})
-          IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in _DATA)})
-    RETURNING (xmax = 0) AS inserted
+# Claims with a claim_id. The advisory lock makes this import the only writer of the customer's
+# claims, so existing claims are found once, updated where something changed, and the new ones
+# are inserted plainly (cheaper than INSERT … ON CONFLICT; the unique index still guards).
+_FIND_EXISTING = """
+UPDATE claims_staging s SET claim_pk = (
+    -- one probe of the unique (customer_id, claim_id) index per row, whatever the statistics say
+    SELECT c.id FROM claims_claim c WHERE c.customer_id = %(customer)s AND c.claim_id = s.claim_id
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM upserted
+WHERE s.claim_id IS NOT NULL AND s.issue_kind IS DISTINCT FROM 'rejected'
+"""
+_LATEST = f"""
+SELECT DISTINCT ON (s.claim_id) s.claim_pk, {_VALUES} {_FROM} AND s.claim_id IS NOT NULL
+ORDER BY s.claim_id, s.row_number DESC  -- a claim_id repeated in a file: the last row wins
+"""
+_UPDATE_CHANGED = f"""
+UPDATE claims_claim c SET
+    {", ".join(f"{col} = v.{col}" for col in _DATA)}, upload_id = v.upload_id, updated_at = now()
+FROM ({_LATEST}) v
+WHERE v.claim_pk IS NOT NULL AND c.id = v.claim_pk
+  AND ({", ".join(f"c.{col}" for col in _DATA)})
+      IS DISTINCT FROM ({", ".join(f"v.{col}" for col in _DATA)})
+"""
+_DIRECT_COLUMNS = """customer_id, claim_id, payer_id, payer_key, cpt, cpt_group, submitted_date,
+    decided_date, outcome, billed_amount, allowed_amount, paid_amount, denial_reason_code,
+    denial_reason_text, payment_date, upload_id, created_at, updated_at"""
+_ISSUE_COLUMNS = (
+    'customer_id, upload_id, row_number, kind, "column", value, reason, created_at, updated_at'
+)
+_INSERT_NEW = f"""
+INSERT INTO claims_claim ({_COLUMNS})
+SELECT {_COLUMNS} FROM ({_LATEST}) v WHERE v.claim_pk IS NULL
 """
 
 _INSERT_BY_CONTENT = f"""
@@ -294,6 +318,7 @@ class _ChunkLoader(threading.Thread):
         self.queue: queue.Queue[list[tuple] | None] = queue.Queue(maxsize=2)
         self.counts = _Counts()
         self.error: BaseException | None = None
+        self.fast = True
         self._columns = ", ".join(csvio.STAGING_COLUMNS)
 
     def run(self) -> None:
@@ -304,14 +329,103 @@ class _ChunkLoader(threading.Thread):
                     "SELECT pg_advisory_xact_lock(%s, %s)",
                     [ADVISORY_NAMESPACE, self.params["customer"]],
                 )
+                self._read_mappings(cursor)
                 while (chunk := self.queue.get()) is not None:
-                    self._load(cursor, chunk)
+                    if not (self.fast and self._load_direct(cursor, chunk)):
+                        self._load_staged(cursor, chunk)
         except BaseException as exc:  # handed to the main thread
             self.error = exc
             while self.queue.get() is not None:  # let the producer finish quickly
                 pass
 
-    def _load(self, cursor, chunk: list[tuple]) -> None:
+    def _read_mappings(self, cursor) -> None:
+        customer = self.params["customer"]
+        cursor.execute(
+            "SELECT raw_key, payer_id FROM claims_payeralias WHERE customer_id = %s", [customer]
+        )
+        self.aliases: dict[str, int] = dict(cursor.fetchall())
+        cursor.execute("SELECT key, id FROM claims_payer WHERE customer_id = %s", [customer])
+        self.payers: dict[str, int] = dict(cursor.fetchall())
+        cursor.execute(
+            'SELECT cpt, "group" FROM claims_cptgroupoverride WHERE customer_id = %s', [customer]
+        )
+        self.overrides: dict[str, str] = dict(cursor.fetchall())
+
+    # -- the fast path: brand-new claims go straight into the claims table ------------------------
+
+    def _load_direct(self, cursor, chunk: list[tuple]) -> bool:
+        """COPY a chunk of new claims (all with a claim_id) straight into ``claims_claim``.
+
+        Returns False, having written nothing, when the chunk needs the staged path: rows
+        without a claim_id (content hashes are computed in SQL), or a claim_id that exists
+        already or repeats (the unique index refuses the COPY, and a savepoint undoes it).
+        """
+        accepted = [t for t in chunk if t[15] != "rejected"]
+        if any(t[1] is None for t in accepted):
+            self.fast = False
+            return False
+        payer_of = self._payer_ids(cursor, accepted)
+        customer, upload = self.params["customer"], self.params["upload"]
+        now = timezone.now()
+        group_of = self.overrides.get
+        claims = [
+            (
+                customer, t[1], payer_of[t[3]], t[3], t[4], group_of(t[4], t[5]), t[6], t[7],
+                t[8], t[9], t[10], t[11], t[12] or "", t[13] or "", t[14], upload, now, now,
+            )
+            for t in accepted
+        ]  # fmt: skip
+        cursor.execute("SAVEPOINT claims_chunk")
+        try:
+            with cursor.copy(f"COPY claims_claim ({_DIRECT_COLUMNS}) FROM STDIN") as copy:
+                for claim in claims:
+                    copy.write_row(claim)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT claims_chunk")
+            self.fast = False  # this file updates claims: stay on the careful path
+            return False
+        cursor.execute("RELEASE SAVEPOINT claims_chunk")
+        issues = [
+            (customer, upload, t[0], t[15], t[16] or "", (t[17] or "")[:200], t[18][:300], now, now)
+            for t in chunk
+            if t[15] is not None
+        ]
+        if issues:
+            with cursor.copy(f"COPY claims_rejectedrow ({_ISSUE_COLUMNS}) FROM STDIN") as copy:
+                for issue in issues:
+                    copy.write_row(issue)
+        rejected = len(chunk) - len(accepted)
+        self.counts.inserted += len(claims)
+        self.counts.rejected += rejected
+        self.counts.warnings += len(issues) - rejected
+        return True
+
+    def _payer_ids(self, cursor, accepted: list[tuple]) -> dict[str, int]:
+        """payer key → payer id for a chunk: aliases first, new payers created (first spelling)."""
+        new: dict[str, str] = {}
+        for t in accepted:
+            key = t[3]
+            if key not in self.payers and key not in self.aliases and key not in new:
+                new[key] = t[2]
+        if new:
+            cursor.execute(
+                """
+                INSERT INTO claims_payer (customer_id, key, name, created_at, updated_at)
+                SELECT %s, k, n, now(), now() FROM unnest(%s::text[], %s::text[]) AS u(k, n)
+                ON CONFLICT (customer_id, key) DO NOTHING
+                """,
+                [self.params["customer"], list(new), list(new.values())],
+            )
+            cursor.execute(
+                "SELECT key, id FROM claims_payer WHERE customer_id = %s AND key = ANY(%s)",
+                [self.params["customer"], list(new)],
+            )
+            self.payers.update(cursor.fetchall())
+        return {**self.payers, **self.aliases}
+
+    # -- the careful path: staging table and set-based upserts ----------------------------------
+
+    def _load_staged(self, cursor, chunk: list[tuple]) -> None:
         cursor.execute("TRUNCATE claims_staging")
         with cursor.copy(f"COPY claims_staging ({self._columns}) FROM STDIN") as copy:
             for values in chunk:
@@ -320,8 +434,11 @@ class _ChunkLoader(threading.Thread):
         cursor.execute(_COUNT)
         _, rejected, warnings = cursor.fetchone()
         cursor.execute(_CREATE_PAYERS, self.params)
-        cursor.execute(_UPSERT_BY_CLAIM_ID, self.params)
-        inserted, updated = cursor.fetchone()
+        cursor.execute(_FIND_EXISTING, self.params)
+        cursor.execute(_UPDATE_CHANGED, self.params)
+        updated = cursor.rowcount
+        cursor.execute(_INSERT_NEW, self.params)
+        inserted = cursor.rowcount
         cursor.execute(_INSERT_BY_CONTENT, self.params)
         (inserted_by_content,) = cursor.fetchone()
         counts = self.counts

@@ -37,6 +37,47 @@ class DemoLogin:
 DEMO_TOKEN_NAME = "Demo token"
 
 
+def demo_claims_spec(slug: str):
+    """A few months of realistic claims, with drifts planted in the last weeks for Acme."""
+    from datetime import date, timedelta
+
+    from portal.claims.generator import ClaimsSpec, Drift
+
+    today = date.today()
+    recent = today - timedelta(days=35)
+    if slug == "acme":
+        drifts = [
+            Drift("Humana", recent, denial_rate=0.30),
+            Drift("Cigna", recent, extra_decision_days=9),
+            Drift("UnitedHealthcare", recent, allowed_factor=0.85),
+            Drift(
+                "Aetna",
+                recent,
+                new_reason=("CO-252", "An attachment/other documentation is required"),
+            ),
+        ]
+        return ClaimsSpec(rows=60_000, end=today, days=180, seed=11, drifts=drifts)
+    return ClaimsSpec(rows=8_000, end=today, days=120, seed=23)
+
+
+def import_claims(*, echo=print) -> None:
+    """Import the demo claims files (same claim ids every time: a re-run updates, never doubles)."""
+    import tempfile
+    from pathlib import Path
+
+    from portal.claims import generator, services
+
+    for slug, _ in DEMO_CUSTOMERS:
+        customer = Customer.objects.get(slug=slug)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = generator.write_csv(demo_claims_spec(slug), Path(tmp) / f"{slug}-claims.csv")
+            upload = services.ingest_file(customer=customer, raw_path=str(path))
+        echo(
+            f"  {customer.name}: {upload.rows_total:,} claims rows "
+            f"({upload.inserted:,} new, {upload.updated:,} updated) in {upload.seconds:.1f} s"
+        )
+
+
 def api_token() -> str:
     """A fresh read token for Acme's admin; the previous demo token is revoked."""
     from portal.accounts.models import ApiToken

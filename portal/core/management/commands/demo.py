@@ -43,6 +43,8 @@ class Command(BaseCommand):
     def handle(self, *args, addrport, password, no_serve, no_worker, **options):
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo.seed(password=password)
+        self.stdout.write(self.style.MIGRATE_HEADING("Claims"))
+        demo.import_claims(echo=self.stdout.write)
         self._print_logins(logins, addrport)
         token = demo.api_token()
         self.stdout.write(self.style.MIGRATE_HEADING("API (read token of admin@acme.test)"))
