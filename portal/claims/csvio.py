@@ -141,17 +141,28 @@ def collapse(text: str) -> str:
 
 
 class ClaimRowParser:
-    """Turns CSV rows (lists of strings) into staging tuples. One instance per file."""
+    """Turns CSV rows (lists of strings) into staging tuples. One instance per file.
+
+    Hot loop: a million rows pass through ``parse``. Values that repeat across rows (dates,
+    payer names, CPT codes) are validated once and remembered.
+    """
+
+    _FIELDS = [
+        "claim_id", "payer", "cpt", "submitted_date", "decided_date", "outcome",
+        "billed_amount", "allowed_amount", "paid_amount", "denial_reason_code",
+        "denial_reason_text", "payment_date",
+    ]  # fmt: skip
+    _CACHE_LIMIT = 200_000
 
     def __init__(self, header: Header, *, today: date | None = None) -> None:
         self.header = header
         self.today = today or date.today()
-        index = header.index
-        self._get = {name: index.get(name) for name in KNOWN}
-
-    def _field(self, row: list[str], name: str) -> str:
-        position = self._get[name]
-        return row[position].strip() if position is not None else ""
+        width = header.width
+        # a missing optional column reads the empty string appended to every row
+        self._positions = [header.index.get(name, width) for name in self._FIELDS]
+        self._dates: dict[str, date] = {}
+        self._payers: dict[str, str] = {}
+        self._cpts: dict[str, tuple[str, str]] = {}
 
     def parse(self, row_number: int, row: list[str]) -> tuple:
         """The staging tuple for one row: an accepted claim, or a rejection with its reason."""
@@ -163,37 +174,60 @@ class ClaimRowParser:
                 *([None] * 14),
                 "rejected",
                 reject.column,
-                reject.value[:200],
+                reject.value.replace("\x00", "\\0")[:200],
                 reject.reason,
             )
+
+    def _date(self, raw: str, name: str, *, required: bool) -> date | None:
+        if not raw:
+            if required:
+                raise _Reject(name, "", f"{name} is required.")
+            return None
+        value = self._dates.get(raw)
+        if value is None:
+            value = _date(raw, name)
+            if len(self._dates) < self._CACHE_LIMIT:
+                self._dates[raw] = value
+        return value
 
     def _parse(self, row_number: int, row: list[str]) -> tuple:
         if len(row) != self.header.width:
             raise _Reject(
                 "", "", f"The row has {len(row)} fields; the header has {self.header.width}."
             )
-        get = self._field
+        row.append("")
+        (
+            claim_id, raw_payer, raw_cpt, raw_submitted, raw_decided, raw_outcome,
+            raw_billed, raw_allowed, raw_paid, code, raw_text, raw_payment,
+        ) = [row[i].strip() for i in self._positions]  # fmt: skip
         warnings: list[tuple[str, str, str]] = []  # (column, value, reason)
 
-        claim_id = get(row, "claim_id") or None
-        if claim_id is not None:
-            _max_length("claim_id", claim_id)
+        if len(claim_id) > 64:
+            raise _Reject("claim_id", claim_id, "Longer than 64 characters.")
 
-        payer_name = collapse(get(row, "payer"))
-        if not payer_name:
-            raise _Reject("payer", "", "The payer is required.")
-        _max_length("payer", payer_name)
+        payer_name = self._payers.get(raw_payer)
+        if payer_name is None:
+            payer_name = collapse(raw_payer)
+            if not payer_name:
+                raise _Reject("payer", "", "The payer is required.")
+            _max_length("payer", payer_name)
+            if len(self._payers) < self._CACHE_LIMIT:
+                self._payers[raw_payer] = payer_name
 
-        raw_cpt = get(row, "cpt")
-        cpt = raw_cpt.upper()
-        if not is_valid_cpt(cpt):
-            raise _Reject(
-                "cpt", raw_cpt, "Not a CPT (e.g. 99213, 0001U, 1234F) or HCPCS (e.g. J1100) code."
-            )
+        known = self._cpts.get(raw_cpt)
+        if known is None:
+            cpt = raw_cpt.upper()
+            if not is_valid_cpt(cpt):
+                raise _Reject(
+                    "cpt",
+                    raw_cpt,
+                    "Not a CPT (e.g. 99213, 0001U, 1234F) or HCPCS (e.g. J1100) code.",
+                )
+            known = self._cpts[raw_cpt] = (cpt, default_group(cpt))
+        cpt, group = known
 
-        submitted = _date(get(row, "submitted_date"), "submitted_date", required=True)
+        submitted = self._date(raw_submitted, "submitted_date", required=True)
 
-        raw_outcome = get(row, "outcome")
         if not raw_outcome:
             raise _Reject("outcome", "", "The outcome is required.")
         outcome = OUTCOMES.get(raw_outcome.upper())
@@ -201,15 +235,11 @@ class ClaimRowParser:
             outcome = "OTHER"
             warnings.append(("outcome", raw_outcome, "Not a known outcome: stored as OTHER."))
 
-        decided = _date(get(row, "decided_date"), "decided_date", required=False)
+        decided = self._date(raw_decided, "decided_date", required=False)
         if outcome == "PENDING":
             if decided is not None:
                 warnings.append(
-                    (
-                        "decided_date",
-                        get(row, "decided_date"),
-                        "PENDING has no decision date: ignored.",
-                    )
+                    ("decided_date", raw_decided, "PENDING has no decision date: ignored.")
                 )
                 decided = None
         elif decided is None:
@@ -217,47 +247,49 @@ class ClaimRowParser:
                 "decided_date", "", "decided_date is required unless the outcome is PENDING."
             )
         if decided is not None and decided < submitted:
-            raise _Reject(
-                "decided_date", get(row, "decided_date"), "decided_date is before submitted_date."
-            )
+            raise _Reject("decided_date", raw_decided, "decided_date is before submitted_date.")
 
-        amounts = []
-        for name in ("billed_amount", "allowed_amount", "paid_amount"):
-            raw = get(row, name)
-            if not raw:
-                amounts.append(None)
-                continue
-            try:
-                amounts.append(clean_amount(raw))
-            except ValueError:
-                raise _Reject(name, raw, "Not an amount ≥ 0 (e.g. 1250.00, $1,250.00).") from None
+        billed = _amount(raw_billed, "billed_amount")
+        allowed = _amount(raw_allowed, "allowed_amount")
+        paid = _amount(raw_paid, "paid_amount")
 
-        code = get(row, "denial_reason_code")
         _max_length("denial_reason_code", code)
-        text = collapse(get(row, "denial_reason_text"))
+        text = collapse(raw_text) if raw_text else ""
         _max_length("denial_reason_text", text)
-        payment = _date(get(row, "payment_date"), "payment_date", required=False)
+        payment = self._date(raw_payment, "payment_date", required=False)
 
-        for value in row:
-            if "\x00" in value:
-                raise _Reject("", value.replace("\x00", "\\0"), "The row contains a NUL character.")
+        if "\x00" in claim_id + payer_name + code + text:  # PostgreSQL text cannot hold NUL
+            raise _Reject("", "", "The row contains a NUL character.")
 
         return (
             row_number,
-            claim_id,
+            claim_id or None,
             payer_name,
             payer_name.lower(),
             cpt,
-            default_group(cpt),
+            group,
             submitted,
             decided,
             outcome,
-            *amounts,
+            billed,
+            allowed,
+            paid,
             code,
             text,
             payment,
             *_issue(warnings),
         )
+
+
+def _amount(raw: str, name: str) -> str | None:
+    if not raw:
+        return None
+    if _AMOUNT_RE.match(raw):
+        return raw
+    try:
+        return clean_amount(raw)
+    except ValueError:
+        raise _Reject(name, raw, "Not an amount ≥ 0 (e.g. 1250.00, $1,250.00).") from None
 
 
 def _issue(warnings: list[tuple[str, str, str]]) -> tuple:
@@ -266,7 +298,8 @@ def _issue(warnings: list[tuple[str, str, str]]) -> tuple:
     if not warnings:
         return (None, None, None, None)
     column, value, _ = warnings[0]
-    return ("warning", column, value[:200], " ".join(reason for _, _, reason in warnings))
+    value = value.replace("\x00", "\\0")[:200]
+    return ("warning", column, value, " ".join(reason for _, _, reason in warnings))
 
 
 class _Reject(Exception):  # control flow inside the parser, never escapes it
@@ -280,11 +313,7 @@ def _max_length(name: str, value: str) -> None:
         raise _Reject(name, value, f"Longer than {limit} characters.")
 
 
-def _date(raw: str, name: str, *, required: bool) -> date | None:
-    if not raw:
-        if required:
-            raise _Reject(name, "", f"{name} is required.")
-        return None
+def _date(raw: str, name: str) -> date:
     try:
         value = parse_date(raw)
     except ValueError:
