@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("portal.api.urls")),
     path("", include("portal.audit.urls")),
+    path("", include("portal.claims.urls")),
     path("", include("portal.accounts.urls")),
 ]
 

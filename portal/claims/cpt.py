@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-CPT_RE = re.compile(r"^(?:\d{4}[0-9A-Z]|[A-Z]\d{4})$")
+CPT_RE = re.compile(r"^(?:[0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")
 
 ANESTHESIA = "Anesthesia"
 SURGERY = "Surgery"

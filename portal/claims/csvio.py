@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -69,9 +70,10 @@ STAGING_COLUMNS = [
 ]
 
 MAX_LENGTHS = {"claim_id": 64, "payer": 200, "denial_reason_code": 20, "denial_reason_text": 300}
-_AMOUNT_RE = re.compile(r"^\d{1,10}(?:\.\d{1,2})?$")
-_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_SLASH_ISO = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+_AMOUNT_RE = re.compile(r"^[0-9]{1,10}(?:\.[0-9]{1,2})?$")
+_ISO_DATE = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
+_US_DATE = re.compile(r"^([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})$")
+_SLASH_ISO = re.compile(r"^([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})$")
 
 
 class FileProblem(Exception):
@@ -115,8 +117,10 @@ def read_header(names: list[str]) -> Header:
 
 def parse_date(raw: str) -> date:
     """``YYYY-MM-DD``, ``MM/DD/YYYY`` or ``YYYY/MM/DD``; raises ValueError otherwise."""
-    if len(raw) == 10 and raw[4] == "-":
-        return date.fromisoformat(raw)
+    match = _ISO_DATE.match(raw)
+    if match:
+        year, month, day = (int(g) for g in match.groups())
+        return date(year, month, day)
     match = _US_DATE.match(raw)
     if match:
         month, day, year = (int(g) for g in match.groups())
@@ -195,11 +199,11 @@ class ClaimRowParser:
             raise _Reject(
                 "", "", f"The row has {len(row)} fields; the header has {self.header.width}."
             )
-        row.append("")
+        values = [*row, ""]  # missing optional columns read this empty string
         (
             claim_id, raw_payer, raw_cpt, raw_submitted, raw_decided, raw_outcome,
             raw_billed, raw_allowed, raw_paid, code, raw_text, raw_payment,
-        ) = [row[i].strip() for i in self._positions]  # fmt: skip
+        ) = [values[i].strip() for i in self._positions]  # fmt: skip
         warnings: list[tuple[str, str, str]] = []  # (column, value, reason)
 
         if len(claim_id) > 64:
@@ -211,6 +215,8 @@ class ClaimRowParser:
             if not payer_name:
                 raise _Reject("payer", "", "The payer is required.")
             _max_length("payer", payer_name)
+            if len(payer_name.lower()) > MAX_LENGTHS["payer"]:  # lower() can lengthen (İ → i̇)
+                raise _Reject("payer", payer_name, "Longer than 200 characters.")
             if len(self._payers) < self._CACHE_LIMIT:
                 self._payers[raw_payer] = payer_name
 
@@ -326,6 +332,17 @@ def _date(raw: str, name: str) -> date:
 # -- streaming -------------------------------------------------------------------------------------
 
 
+_BINARY_SIGNATURES = (
+    b"%PDF",
+    b"PK\x03\x04",  # zip: .xlsx, .docx
+    b"\x89PNG",
+    b"\xd0\xcf\x11\xe0",  # old .xls / .doc
+    b"\xff\xfe",  # UTF-16 byte-order marks
+    b"\xfe\xff",
+    b"\xff\xd8\xff",  # JPEG
+)
+
+
 class CountingReader(io.RawIOBase):
     """Wraps a binary file: counts the bytes read (progress) and hashes them (sha256)."""
 
@@ -356,8 +373,15 @@ def open_text(
     Returns the byte counter (of the file as stored) and the text stream."""
     counter = CountingReader(raw)
     buffered = io.BufferedReader(counter, buffer_size=1 << 16)
+    head = buffered.peek(8)[:8]
     if gzipped is None:
-        gzipped = buffered.peek(2)[:2] == b"\x1f\x8b"
+        gzipped = head[:2] == b"\x1f\x8b"
+    if head.startswith(_BINARY_SIGNATURES):
+        raise FileProblem(
+            "The file is not a CSV: it looks like a binary file (a PDF, an image, a spreadsheet) "
+            "or UTF-16 text, which is not UTF-8. "
+            "Save it as CSV (UTF-8) and upload it again."
+        )
     source: BinaryIO = gzip.GzipFile(fileobj=buffered) if gzipped else buffered  # type: ignore[assignment]
     text = io.TextIOWrapper(source, encoding="utf-8-sig", errors="strict", newline="")
     return counter, text
@@ -376,7 +400,7 @@ def iter_rows(text: io.TextIOWrapper) -> Iterator[list[str]]:
             f"The file is not UTF-8 text (undecodable bytes near row {row_number + 1}). "
             "Save it as UTF-8 CSV and upload it again."
         ) from exc
-    except (csv.Error, gzip.BadGzipFile, EOFError, OSError) as exc:
+    except (csv.Error, gzip.BadGzipFile, zlib.error, EOFError, OSError) as exc:
         raise FileProblem(
             f"The file is not a readable CSV (near row {row_number + 1}): {exc}"
         ) from exc

@@ -4,15 +4,19 @@ How a file becomes claims:
 
 1. The file is read as a stream (``csvio.open_text``): bytes are counted and hashed as they pass,
    gzip is unpacked on the fly, and no more than one row is held at a time.
-2. Each row is validated and normalised in Python (``csvio.ClaimRowParser``) and written straight
-   into PostgreSQL with ``COPY`` into a temporary staging table. PostgreSQL parses and stores the
-   rows on the other core while Python reads the next ones.
-3. Set-based SQL then finishes the job inside the same transaction: earlier duplicates of a
-   ``claim_id`` are rejected, new payers are created, rejected rows and warnings are recorded, and
-   two ``INSERT … ON CONFLICT`` statements upsert the claims (by ``claim_id``, else by a content
-   hash). Unchanged rows are not rewritten, so a second import of the same file changes nothing.
-4. The whole upload commits, or nothing does. Uploads of one customer take an advisory lock for
-   step 3, so two concurrent uploads of the same file cannot deadlock or duplicate claims.
+2. Each row is validated and normalised in Python (``csvio.ClaimRowParser``). Parsed rows go in
+   chunks of 20,000 to a loader thread that works on the import's own connection and
+   transaction, so PostgreSQL stores one chunk while Python parses the next (two cores, both
+   busy).
+3. A chunk of brand-new claims (every row with a claim_id, none known yet) is COPYed straight
+   into the claims table: the fast path of a first import. Anything else (claims that exist,
+   rows without claim_id, a claim_id repeated in the chunk) goes through a temporary staging
+   table and set-based SQL: existing claims are updated only where something changed, new ones
+   inserted, rows without claim_id keyed by a content hash (``ON CONFLICT DO NOTHING``). A
+   claim_id repeated in one file: the last row wins. So a second import of the same file
+   changes nothing. Rejected rows and warnings are recorded with their row numbers.
+4. The whole upload commits, or nothing does. Imports for one customer take an advisory lock,
+   so two concurrent uploads of the same file serialise instead of duplicating claims.
 
 Progress is written by a separate autocommit connection, so it is visible while the import's own
 transaction is still open.
@@ -156,10 +160,10 @@ ON CONFLICT (customer_id, key) DO NOTHING
 _VALUES = """
     %(customer)s AS customer_id,
     s.claim_id,
-    CASE WHEN s.claim_id IS NULL THEN md5(concat_ws('|',
+    CASE WHEN s.claim_id IS NULL THEN md5(jsonb_build_array(  -- NULLs and text stay distinct
         s.payer_key, s.cpt, s.submitted_date, s.decided_date, s.outcome, s.billed_amount,
         s.allowed_amount, s.paid_amount, s.denial_reason_code, s.denial_reason_text,
-        s.payment_date))::uuid END AS content_hash,
+        s.payment_date)::text)::uuid END AS content_hash,
     coalesce(a.payer_id, p.id) AS payer_id,
     s.payer_key, s.cpt,
     coalesce(o."group", s.cpt_group) AS cpt_group,
@@ -259,30 +263,31 @@ def _ingest(upload: Upload, raw: BinaryIO, progress: ProgressWriter) -> IngestRe
     connection.ensure_connection()
     loader = _ChunkLoader(connection.connection, upload)
     loader.start()
-    row_number = 0
+    row_number = rows_total = 0  # row numbers count blank lines too, as a spreadsheet does
     chunk: list[tuple] = []
     try:
         for row in rows:
+            row_number += 1
             if not row:  # a blank line: nothing to import, nothing to report
                 continue
-            row_number += 1
+            rows_total += 1
             chunk.append(parse(row_number, row))
             if len(chunk) == CHUNK_ROWS:
                 loader.put(chunk)
                 chunk = []
-                progress(row_number, counter.bytes_read)
+                progress(rows_total, counter.bytes_read)
         if chunk:
             loader.put(chunk)
     finally:
         counts = loader.finish()
-    progress(row_number, counter.bytes_read, force=True)
-    if row_number == 0:
+    progress(rows_total, counter.bytes_read, force=True)
+    if rows_total == 0:
         raise csvio.FileProblem("The file has a header but no claim rows.")
     return IngestResult(
-        rows_total=row_number,
+        rows_total=rows_total,
         inserted=counts.inserted,
         updated=counts.updated,
-        unchanged=row_number - counts.rejected - counts.inserted - counts.updated,
+        unchanged=rows_total - counts.rejected - counts.inserted - counts.updated,
         rejected=counts.rejected,
         warnings=counts.warnings,
         ignored_columns=header.ignored,
@@ -324,6 +329,8 @@ class _ChunkLoader(threading.Thread):
     def run(self) -> None:
         try:
             with self.pg.cursor() as cursor:
+                # (a caller's outer transaction may hold one from an earlier import)
+                cursor.execute("DROP TABLE IF EXISTS claims_staging")
                 cursor.execute(_STAGING_DDL)
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(%s, %s)",

@@ -17,7 +17,7 @@ from portal.claims import csvio, ingest
 from portal.claims.cpt import default_group, is_valid_cpt, normalise_cpt
 from portal.claims.models import CptGroupOverride, Payer, PayerAlias, Upload, UploadStatus
 from portal.core.exceptions import Conflict, DomainError, NotAllowed
-from portal.core.tasks import enqueue
+from portal.core.tasks import enqueue, enqueue_once
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -190,6 +190,8 @@ def _payer_for(customer: Customer, name: str) -> Payer:
     name = csvio.collapse(name)
     if not name:
         raise DomainError("Name the payer the alias stands for.", field="payer_name")
+    if len(name.lower()) > 200:
+        raise DomainError("A payer name has at most 200 characters.", field="payer_name")
     payer, _ = Payer.objects.get_or_create(
         customer=customer, key=name.lower(), defaults={"name": name}
     )
@@ -210,11 +212,13 @@ def payer_alias_save(
     raw = csvio.collapse(raw_name or "")
     if not raw:
         raise DomainError("Give the raw payer name as it appears in your files.", field="raw_name")
+    if len(raw.lower()) > 200:
+        raise DomainError("A raw payer name has at most 200 characters.", field="raw_name")
     payer = _payer_for(customer, payer_name or "")
     if payer.key == raw.lower():
         raise DomainError("An alias must point at another payer name.", field="payer_name")
     alias = alias or PayerAlias(customer=customer)
-    alias.raw_name, alias.raw_key, alias.payer = raw[:200], raw.lower()[:200], payer
+    alias.raw_name, alias.raw_key, alias.payer = raw, raw.lower(), payer
     try:
         with transaction.atomic():
             alias.save()
@@ -227,7 +231,7 @@ def payer_alias_save(
         obj=alias,
         data={"raw": alias.raw_name, "payer": payer.name},
     )
-    enqueue("portal.claims.tasks.renormalise_payers", customer.pk)
+    enqueue_once("portal.claims.tasks.renormalise_payers", customer.pk)
     return alias
 
 
@@ -241,8 +245,12 @@ def payer_alias_delete(*, alias: PayerAlias, actor: User | None) -> None:
         obj=alias,
         data={"raw": alias.raw_name, "payer": alias.payer.name},
     )
+    # the raw name becomes a payer of its own again, spelled as the alias spelled it
+    Payer.objects.get_or_create(
+        customer=alias.customer, key=alias.raw_key, defaults={"name": alias.raw_name}
+    )
     alias.delete()
-    enqueue("portal.claims.tasks.renormalise_payers", alias.customer_id)
+    enqueue_once("portal.claims.tasks.renormalise_payers", alias.customer_id)
 
 
 def renormalise_payers(*, customer_id: int) -> int:
@@ -315,7 +323,7 @@ def cpt_group_save(
         obj=override,
         data={"cpt": code, "group": group},
     )
-    enqueue("portal.claims.tasks.regroup_cpts", customer.pk)
+    enqueue_once("portal.claims.tasks.regroup_cpts", customer.pk)
     return override
 
 
@@ -330,7 +338,7 @@ def cpt_group_delete(*, override: CptGroupOverride, actor: User | None) -> None:
         data={"cpt": override.cpt, "group": override.group},
     )
     override.delete()
-    enqueue("portal.claims.tasks.regroup_cpts", override.customer_id)
+    enqueue_once("portal.claims.tasks.regroup_cpts", override.customer_id)
 
 
 def regroup_cpts(*, customer_id: int) -> int:

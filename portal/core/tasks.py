@@ -17,6 +17,26 @@ def enqueue(func: str, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(lambda: async_task(func, *args, **kwargs))
 
 
+def enqueue_once(func: str, *args: Any) -> None:
+    """Like ``enqueue``, but at most once per (func, args) per transaction: a CSV import of 500
+    payer aliases re-normalises the claims once, not 500 times."""
+    connection = transaction.get_connection()
+    key = (func, args)
+    if connection.in_atomic_block and any(
+        getattr(callback, "payerwatch_key", None) == key
+        and not getattr(callback, "payerwatch_sent", False)
+        for _, callback, _ in connection.run_on_commit
+    ):
+        return
+
+    def send() -> None:
+        send.payerwatch_sent = True  # type: ignore[attr-defined]
+        async_task(func, *args)
+
+    send.payerwatch_key = key  # type: ignore[attr-defined]
+    transaction.on_commit(send)
+
+
 def ping(value: str) -> dict[str, Any]:
     """A task that proves a worker is alive and reaches the database (used by health checks)."""
     with connection.cursor() as cursor:

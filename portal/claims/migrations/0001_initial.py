@@ -7,212 +7,499 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0002_api_tokens'),
+        ("accounts", "0002_api_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Payer',
+            name="Payer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('key', models.CharField(max_length=200)),
-                ('name', models.CharField(max_length=200)),
-                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', related_query_name='%(class)s', to='accounts.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("key", models.CharField(max_length=200)),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        related_query_name="%(class)s",
+                        to="accounts.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='PayerAlias',
+            name="PayerAlias",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('raw_key', models.CharField(max_length=200)),
-                ('raw_name', models.CharField(max_length=200)),
-                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', related_query_name='%(class)s', to='accounts.customer')),
-                ('payer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='aliases', to='claims.payer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("raw_key", models.CharField(max_length=200)),
+                ("raw_name", models.CharField(max_length=200)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        related_query_name="%(class)s",
+                        to="accounts.customer",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="aliases",
+                        to="claims.payer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'payer aliases',
-                'ordering': ['raw_name'],
+                "verbose_name_plural": "payer aliases",
+                "ordering": ["raw_name"],
             },
         ),
         migrations.CreateModel(
-            name='Upload',
+            name="Upload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('file_name', models.CharField(max_length=255)),
-                ('file', models.FileField(blank=True, max_length=500, upload_to='uploads/%Y/%m/')),
-                ('size_bytes', models.BigIntegerField(default=0)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('source', models.CharField(default='portal', max_length=16)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('processing', 'Processing'), ('succeeded', 'Succeeded'), ('partially_succeeded', 'Partially succeeded'), ('failed', 'Failed')], default='queued', max_length=24)),
-                ('error', models.TextField(blank=True)),
-                ('bytes_processed', models.BigIntegerField(default=0)),
-                ('rows_processed', models.BigIntegerField(default=0)),
-                ('rows_total', models.IntegerField(default=0)),
-                ('inserted', models.IntegerField(default=0)),
-                ('updated', models.IntegerField(default=0)),
-                ('unchanged', models.IntegerField(default=0)),
-                ('rejected', models.IntegerField(default=0)),
-                ('warnings', models.IntegerField(default=0)),
-                ('ignored_columns', models.JSONField(blank=True, default=list)),
-                ('phi_columns', models.JSONField(blank=True, default=list)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', related_query_name='%(class)s', to='accounts.customer')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("file_name", models.CharField(max_length=255)),
+                ("file", models.FileField(blank=True, max_length=500, upload_to="uploads/%Y/%m/")),
+                ("size_bytes", models.BigIntegerField(default=0)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("source", models.CharField(default="portal", max_length=16)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("processing", "Processing"),
+                            ("succeeded", "Succeeded"),
+                            ("partially_succeeded", "Partially succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=24,
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("bytes_processed", models.BigIntegerField(default=0)),
+                ("rows_processed", models.BigIntegerField(default=0)),
+                ("rows_total", models.IntegerField(default=0)),
+                ("inserted", models.IntegerField(default=0)),
+                ("updated", models.IntegerField(default=0)),
+                ("unchanged", models.IntegerField(default=0)),
+                ("rejected", models.IntegerField(default=0)),
+                ("warnings", models.IntegerField(default=0)),
+                ("ignored_columns", models.JSONField(blank=True, default=list)),
+                ("phi_columns", models.JSONField(blank=True, default=list)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        related_query_name="%(class)s",
+                        to="accounts.customer",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RejectedRow',
+            name="RejectedRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('row_number', models.IntegerField(help_text='1 is the first row after the header.')),
-                ('kind', models.CharField(choices=[('rejected', 'Rejected'), ('warning', 'Warning')], default='rejected', max_length=8)),
-                ('column', models.CharField(blank=True, max_length=64)),
-                ('value', models.CharField(blank=True, max_length=200)),
-                ('reason', models.CharField(max_length=300)),
-                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', related_query_name='%(class)s', to='accounts.customer')),
-                ('upload', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='row_issues', to='claims.upload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "row_number",
+                    models.IntegerField(help_text="1 is the first row after the header."),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("rejected", "Rejected"), ("warning", "Warning")],
+                        default="rejected",
+                        max_length=8,
+                    ),
+                ),
+                ("column", models.CharField(blank=True, max_length=64)),
+                ("value", models.CharField(blank=True, max_length=200)),
+                ("reason", models.CharField(max_length=300)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        related_query_name="%(class)s",
+                        to="accounts.customer",
+                    ),
+                ),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="row_issues",
+                        to="claims.upload",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['upload', 'row_number', 'id'],
+                "ordering": ["upload", "row_number", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Claim',
+            name="Claim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('claim_id', models.CharField(blank=True, max_length=64, null=True)),
-                ('content_hash', models.UUIDField(blank=True, null=True)),
-                ('payer_key', models.CharField(help_text='The raw payer name, normalised.', max_length=200)),
-                ('cpt', models.CharField(max_length=5)),
-                ('cpt_group', models.CharField(max_length=32)),
-                ('submitted_date', models.DateField()),
-                ('decided_date', models.DateField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('PAID', 'Paid'), ('DENIED', 'Denied'), ('PENDING', 'Pending'), ('OTHER', 'Other')], max_length=8)),
-                ('billed_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('allowed_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('paid_amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('denial_reason_code', models.CharField(blank=True, max_length=20)),
-                ('denial_reason_text', models.CharField(blank=True, max_length=300)),
-                ('payment_date', models.DateField(blank=True, null=True)),
-                ('customer', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='claim_set', related_query_name='claim', to='accounts.customer')),
-                ('payer', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='claims.payer')),
-                ('upload', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='claims', to='claims.upload')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("claim_id", models.CharField(blank=True, max_length=64, null=True)),
+                ("content_hash", models.UUIDField(blank=True, null=True)),
+                (
+                    "payer_key",
+                    models.CharField(help_text="The raw payer name, normalised.", max_length=200),
+                ),
+                ("cpt", models.CharField(max_length=5)),
+                ("cpt_group", models.CharField(max_length=32)),
+                ("submitted_date", models.DateField()),
+                ("decided_date", models.DateField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("PAID", "Paid"),
+                            ("DENIED", "Denied"),
+                            ("PENDING", "Pending"),
+                            ("OTHER", "Other"),
+                        ],
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "billed_amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
+                ),
+                (
+                    "allowed_amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
+                ),
+                (
+                    "paid_amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
+                ),
+                ("denial_reason_code", models.CharField(blank=True, max_length=20)),
+                ("denial_reason_text", models.CharField(blank=True, max_length=300)),
+                ("payment_date", models.DateField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="claim_set",
+                        related_query_name="claim",
+                        to="accounts.customer",
+                    ),
+                ),
+                (
+                    "payer",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="claims",
+                        to="claims.payer",
+                    ),
+                ),
+                (
+                    "upload",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="claims",
+                        to="claims.upload",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-submitted_date', '-id'],
+                "ordering": ["-submitted_date", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CptGroupOverride',
+            name="CptGroupOverride",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('cpt', models.CharField(max_length=5)),
-                ('group', models.CharField(max_length=32)),
-                ('customer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', related_query_name='%(class)s', to='accounts.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("cpt", models.CharField(max_length=5)),
+                ("group", models.CharField(max_length=32)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        related_query_name="%(class)s",
+                        to="accounts.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['cpt'],
-                'constraints': [models.UniqueConstraint(fields=('customer', 'cpt'), name='cpt_override_customer_cpt'), models.CheckConstraint(condition=models.Q(('cpt__regex', '^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$')), name='cpt_override_code_format')],
+                "ordering": ["cpt"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("customer", "cpt"), name="cpt_override_customer_cpt"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("cpt__regex", "^([0-9]{4}[0-9A-Z]|[A-Z][0-9]{4})$")),
+                        name="cpt_override_code_format",
+                    ),
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='payer',
-            constraint=models.UniqueConstraint(fields=('customer', 'key'), name='payer_customer_key'),
+            model_name="payer",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "key"), name="payer_customer_key"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payeralias',
-            constraint=models.UniqueConstraint(fields=('customer', 'raw_key'), name='payer_alias_customer_key'),
+            model_name="payeralias",
+            constraint=models.UniqueConstraint(
+                fields=("customer", "raw_key"), name="payer_alias_customer_key"
+            ),
         ),
         migrations.AddIndex(
-            model_name='upload',
-            index=models.Index(fields=['customer', '-created_at'], name='upload_customer_created'),
+            model_name="upload",
+            index=models.Index(fields=["customer", "-created_at"], name="upload_customer_created"),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['queued', 'processing', 'succeeded', 'partially_succeeded', 'failed'])), name='upload_status_known'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        ["queued", "processing", "succeeded", "partially_succeeded", "failed"],
+                    )
+                ),
+                name="upload_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(('inserted__gte', 0), ('rejected__gte', 0), ('unchanged__gte', 0), ('updated__gte', 0), ('rows_total__gte', 0), ('size_bytes__gte', 0), ('warnings__gte', 0)), name='upload_counts_non_negative'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("inserted__gte", 0),
+                    ("rejected__gte", 0),
+                    ("unchanged__gte", 0),
+                    ("updated__gte", 0),
+                    ("rows_total__gte", 0),
+                    ("size_bytes__gte", 0),
+                    ("warnings__gte", 0),
+                ),
+                name="upload_counts_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='upload',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('status__in', ['succeeded', 'partially_succeeded']), _negated=True), ('rows_total', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('inserted'), '+', models.F('updated')), '+', models.F('unchanged')), '+', models.F('rejected'))), _connector='OR'), name='upload_counts_add_up'),
+            model_name="upload",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("status__in", ["succeeded", "partially_succeeded"]), _negated=True),
+                    (
+                        "rows_total",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("inserted"), "+", models.F("updated")
+                                ),
+                                "+",
+                                models.F("unchanged"),
+                            ),
+                            "+",
+                            models.F("rejected"),
+                        ),
+                    ),
+                    _connector="OR",
+                ),
+                name="upload_counts_add_up",
+            ),
         ),
         migrations.AddIndex(
-            model_name='rejectedrow',
-            index=models.Index(fields=['customer', 'upload', 'kind', 'row_number'], name='rejected_upload_row'),
+            model_name="rejectedrow",
+            index=models.Index(
+                fields=["customer", "upload", "kind", "row_number"], name="rejected_upload_row"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rejectedrow',
-            constraint=models.CheckConstraint(condition=models.Q(('kind__in', ['rejected', 'warning'])), name='row_issue_kind_known'),
+            model_name="rejectedrow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("kind__in", ["rejected", "warning"])),
+                name="row_issue_kind_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rejectedrow',
-            constraint=models.CheckConstraint(condition=models.Q(('row_number__gte', 1)), name='row_issue_row_positive'),
+            model_name="rejectedrow",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("row_number__gte", 1)), name="row_issue_row_positive"
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['customer', '-submitted_date', '-id'], name='claim_customer_submitted'),
+            model_name="claim",
+            index=models.Index(
+                fields=["customer", "-submitted_date", "-id"], name="claim_customer_submitted"
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['customer', 'payer', 'decided_date'], include=('cpt_group', 'outcome', 'submitted_date', 'billed_amount', 'allowed_amount', 'paid_amount'), name='claim_payer_decided_cover'),
+            model_name="claim",
+            index=models.Index(
+                fields=["customer", "payer", "decided_date"],
+                include=(
+                    "cpt_group",
+                    "outcome",
+                    "submitted_date",
+                    "billed_amount",
+                    "allowed_amount",
+                    "paid_amount",
+                ),
+                name="claim_payer_decided_cover",
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['customer', 'cpt'], name='claim_customer_cpt'),
+            model_name="claim",
+            index=models.Index(fields=["customer", "cpt"], name="claim_customer_cpt"),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('claim_id__isnull', False)), fields=('customer', 'claim_id'), name='claim_customer_claim_id'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("claim_id__isnull", False)),
+                fields=("customer", "claim_id"),
+                name="claim_customer_claim_id",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.UniqueConstraint(condition=models.Q(('claim_id__isnull', True)), fields=('customer', 'content_hash'), name='claim_customer_content_hash'),
+            model_name="claim",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("claim_id__isnull", True)),
+                fields=("customer", "content_hash"),
+                name="claim_customer_content_hash",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('claim_id__isnull', False), ('content_hash__isnull', False), _connector='OR'), name='claim_has_a_key'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("claim_id__isnull", False), ("content_hash__isnull", False), _connector="OR"
+                ),
+                name="claim_has_a_key",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('outcome__in', ['PAID', 'DENIED', 'PENDING', 'OTHER'])), name='claim_outcome_known'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("outcome__in", ["PAID", "DENIED", "PENDING", "OTHER"])),
+                name="claim_outcome_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('decided_date__isnull', True), ('decided_date__gte', models.F('submitted_date')), _connector='OR'), name='claim_decided_after_submitted'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("decided_date__isnull", True),
+                    ("decided_date__gte", models.F("submitted_date")),
+                    _connector="OR",
+                ),
+                name="claim_decided_after_submitted",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('decided_date__isnull', False), ('outcome', 'PENDING'), _connector='OR'), name='claim_decided_unless_pending'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("decided_date__isnull", False), ("outcome", "PENDING"), _connector="OR"
+                ),
+                name="claim_decided_unless_pending",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('billed_amount__isnull', True), ('billed_amount__gte', 0), _connector='OR'), models.Q(('allowed_amount__isnull', True), ('allowed_amount__gte', 0), _connector='OR'), models.Q(('paid_amount__isnull', True), ('paid_amount__gte', 0), _connector='OR')), name='claim_amounts_non_negative'),
+            model_name="claim",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("billed_amount__isnull", True), ("billed_amount__gte", 0), _connector="OR"
+                    ),
+                    models.Q(
+                        ("allowed_amount__isnull", True),
+                        ("allowed_amount__gte", 0),
+                        _connector="OR",
+                    ),
+                    models.Q(
+                        ("paid_amount__isnull", True), ("paid_amount__gte", 0), _connector="OR"
+                    ),
+                ),
+                name="claim_amounts_non_negative",
+            ),
         ),
     ]

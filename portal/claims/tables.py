@@ -1,0 +1,165 @@
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from portal.claims.cpt import default_group
+from portal.claims.models import Claim, CptGroupOverride, PayerAlias, RejectedRow, Upload
+
+NUMBER = {"th": {"class": "num"}, "td": {"class": "num"}}
+
+
+class UploadTable(tables.Table):
+    file_name = tables.TemplateColumn(
+        verbose_name="File",
+        template_code=(
+            '<a href="{% url "claims:upload-detail" customer.slug record.pk %}">{{ value }}</a>'
+        ),
+    )
+    status = tables.TemplateColumn(template_name="claims/_upload_status.html")
+    rows_total = tables.Column(verbose_name="Rows", attrs=NUMBER)
+    inserted = tables.Column(attrs=NUMBER)
+    updated = tables.Column(attrs=NUMBER)
+    unchanged = tables.Column(attrs=NUMBER)
+    rejected = tables.Column(attrs=NUMBER)
+    uploaded_by = tables.Column(
+        accessor="uploaded_by__email",
+        verbose_name="Uploaded by",
+        order_by=("uploaded_by__email",),
+        default="—",
+    )
+    created_at = tables.DateTimeColumn(
+        verbose_name="When", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
+    )
+
+    class Meta:
+        model = Upload
+        fields = (
+            "file_name",
+            "status",
+            "rows_total",
+            "inserted",
+            "updated",
+            "unchanged",
+            "rejected",
+            "uploaded_by",
+            "created_at",
+        )
+        empty_text = "No uploads yet."
+        attrs = {"class": "table", "id": "uploads-table"}
+        row_attrs = {"data-upload": lambda record: record.pk}
+
+
+class RejectedRowTable(tables.Table):
+    row_number = tables.Column(verbose_name="Row", attrs=NUMBER, order_by=("row_number", "id"))
+    kind = tables.Column()
+    column = tables.Column(default="—")
+    value = tables.Column(default="—")
+    reason = tables.Column(orderable=False)
+
+    class Meta:
+        model = RejectedRow
+        fields = ("row_number", "kind", "column", "value", "reason")
+        empty_text = "No row was rejected."
+        attrs = {"class": "table", "id": "rejected-table"}
+        row_attrs = {"data-row": lambda record: record.row_number}
+
+
+def _amount(value):
+    return f"{value:,.2f}"
+
+
+class ClaimTable(tables.Table):
+    claim_id = tables.Column(verbose_name="Claim id", default="—", orderable=False)
+    payer = tables.Column(accessor="payer__name", verbose_name="Payer", orderable=False)
+    cpt = tables.Column(verbose_name="CPT", orderable=False)
+    cpt_group = tables.Column(verbose_name="CPT group", orderable=False)
+    submitted_date = tables.DateColumn(
+        verbose_name="Submitted", format="Y-m-d", order_by=("submitted_date", "id")
+    )
+    decided_date = tables.DateColumn(
+        verbose_name="Decided", format="Y-m-d", default="—", order_by=("decided_date", "id")
+    )
+    outcome = tables.Column(orderable=False)
+    billed_amount = tables.Column(verbose_name="Billed", attrs=NUMBER, default="—")
+    allowed_amount = tables.Column(verbose_name="Allowed", attrs=NUMBER, default="—")
+    paid_amount = tables.Column(verbose_name="Paid", attrs=NUMBER, default="—")
+    denial_reason_code = tables.Column(verbose_name="Denial code", default="", orderable=False)
+
+    class Meta:
+        model = Claim
+        fields = (
+            "claim_id",
+            "payer",
+            "cpt",
+            "cpt_group",
+            "submitted_date",
+            "decided_date",
+            "outcome",
+            "billed_amount",
+            "allowed_amount",
+            "paid_amount",
+            "denial_reason_code",
+        )
+        order_by = ("-submitted_date",)
+        empty_text = "No claims yet: upload a file to see them here."
+        attrs = {"class": "table", "id": "claims-table"}
+        row_attrs = {"data-claim": lambda record: record.claim_id or record.pk}
+
+    def render_billed_amount(self, value):
+        return _amount(value)
+
+    def render_allowed_amount(self, value):
+        return _amount(value)
+
+    def render_paid_amount(self, value):
+        return _amount(value)
+
+    def render_outcome(self, value, record):
+        return format_html(
+            '<span class="outcome outcome-{}">{}</span>',
+            value.lower(),
+            record.get_outcome_display(),
+        )
+
+
+class PayerAliasTable(tables.Table):
+    raw_name = tables.Column(verbose_name="Raw name in your files")
+    arrow = tables.Column(empty_values=(), verbose_name="", orderable=False, default="→")
+    payer = tables.Column(
+        accessor="payer__name", verbose_name="Counted as payer", order_by=("payer__name",)
+    )
+    updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d")
+    actions = tables.TemplateColumn(
+        template_name="claims/_alias_actions.html", orderable=False, verbose_name=""
+    )
+
+    class Meta:
+        model = PayerAlias
+        fields = ("raw_name", "arrow", "payer", "updated_at", "actions")
+        empty_text = "No payer aliases yet: every raw payer name counts as a payer of its own."
+        attrs = {"class": "table", "id": "aliases-table"}
+        row_attrs = {"data-alias": lambda record: record.raw_name}
+
+    def render_arrow(self):
+        return "→"
+
+
+class CptGroupOverrideTable(tables.Table):
+    cpt = tables.Column(verbose_name="CPT")
+    group = tables.Column(verbose_name="Group")
+    default = tables.Column(
+        empty_values=(), verbose_name="Default group", orderable=False, accessor="cpt"
+    )
+    updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d")
+    actions = tables.TemplateColumn(
+        template_name="claims/_cpt_actions.html", orderable=False, verbose_name=""
+    )
+
+    class Meta:
+        model = CptGroupOverride
+        fields = ("cpt", "group", "default", "updated_at", "actions")
+        empty_text = "No CPT group overrides yet: every code is in its default group."
+        attrs = {"class": "table", "id": "cpt-groups-table"}
+        row_attrs = {"data-cpt": lambda record: record.cpt}
+
+    def render_default(self, record):
+        return default_group(record.cpt)
