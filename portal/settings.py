@@ -222,6 +222,7 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_RATE_ANON", "120/minute"),
         "user": os.environ.get("API_RATE_USER", "6000/minute"),
         "member_changes": os.environ.get("API_RATE_MEMBER_CHANGES", "120/hour"),
+        "uploads": os.environ.get("API_RATE_UPLOADS", "30/hour"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",

@@ -6,12 +6,16 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from portal.api import audit_events, health, me, members
+from portal.api import audit_events, claims, health, mappings, me, members, uploads
 from portal.api.views import not_found
 
 router = SimpleRouter()
 router.register("members", members.MemberViewSet, basename="member")
 router.register("audit-events", audit_events.AuditEventViewSet, basename="audit-event")
+router.register("uploads", uploads.UploadViewSet, basename="upload")
+router.register("claims", claims.ClaimViewSet, basename="claim")
+router.register("payer-aliases", mappings.PayerAliasViewSet, basename="payer-alias")
+router.register("cpt-groups", mappings.CptGroupViewSet, basename="cpt-group")
 
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),

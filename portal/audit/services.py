@@ -15,6 +15,22 @@ from portal.audit.models import AuditEvent
 MAX_DATA_BYTES = 2048
 
 
+def _small(data: dict[str, Any]) -> dict[str, Any]:
+    """Audit data is a small summary (≤ 2 KB as JSON). Values that come from users (filters,
+    file names) are shortened to fit, and the event says so; it is never refused."""
+    if len(json.dumps(data, default=str)) <= MAX_DATA_BYTES:
+        return data
+    for limit in (200, 60, 20):
+        short = {
+            key: (str(value)[:limit] if isinstance(value, str | list | dict) else value)
+            for key, value in data.items()
+        }
+        short["truncated"] = True
+        if len(json.dumps(short, default=str)) <= MAX_DATA_BYTES:
+            return short
+    return {"truncated": True, "keys": [str(key)[:40] for key in list(data)[:20]]}
+
+
 def record(
     *,
     action: str,
@@ -29,9 +45,7 @@ def record(
     request being served, if any."""
     if action not in Action.values:
         raise ValueError(f"Unknown audit action {action!r}: add it to portal/audit/actions.py.")
-    data = data or {}
-    if len(json.dumps(data, default=str)) > MAX_DATA_BYTES:
-        raise ValueError("Audit data is limited to small summaries (2 KB).")
+    data = _small(data or {})
     meta = context.current()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent.objects.create(

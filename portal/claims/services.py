@@ -6,6 +6,7 @@ import logging
 import os
 from contextlib import contextmanager
 
+import psycopg
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -21,6 +22,10 @@ from portal.core.tasks import enqueue, enqueue_once
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    return isinstance(exc.__cause__, psycopg.errors.UniqueViolation)
 
 
 def _require(actor: User | None, permission: str, customer: Customer) -> None:
@@ -223,6 +228,8 @@ def payer_alias_save(
         with transaction.atomic():
             alias.save()
     except IntegrityError as exc:
+        if not _is_unique_violation(exc):
+            raise
         raise Conflict(f"There is already an alias for {raw!r}.", field="raw_name") from exc
     record(
         action=Action.PAYER_ALIAS_SAVED,
@@ -315,6 +322,8 @@ def cpt_group_save(
         with transaction.atomic():
             override.save()
     except IntegrityError as exc:
+        if not _is_unique_violation(exc):
+            raise
         raise Conflict(f"{code} already has a group of its own.", field="cpt") from exc
     record(
         action=Action.CPT_GROUP_SAVED,

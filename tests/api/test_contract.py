@@ -28,6 +28,8 @@ from portal.accounts.roles import Role
 from portal.audit.actions import Action, Outcome
 from portal.audit.models import AuditEvent
 from portal.audit.services import record
+from portal.claims import generator
+from portal.claims import services as claims_services
 from tests.factories import CustomerFactory, member
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
@@ -50,7 +52,7 @@ fail-on = [
 
 
 @pytest.fixture
-def seed(transactional_db):
+def seed(transactional_db, tmp_path_factory):
     """Committed rows (the CLI talks to the live server, not to this test's transaction): Acme
     with its owner Alice, members below her and a few audit events, plus Globex, so that another
     customer's rows exist too. Returns Acme, Alice and the plain text of Alice's write token."""
@@ -70,6 +72,16 @@ def seed(transactional_db):
         actor_email="alice@acme.test",
         data={"reason": "wrong password"},
     )
+    # claims data, so that uploads, rejected rows, claims and mappings answer with real rows
+    path = tmp_path_factory.mktemp("contract") / "claims.csv"
+    generator.write_csv(generator.ClaimsSpec(rows=300, days=60), path)
+    with path.open("a") as out:
+        out.write("BAD-1,Aetna,NOTACPT,2026-01-01,2026-01-05,PAID,1,1,1,,,\n")
+    claims_services.ingest_file(customer=acme, raw_path=str(path))
+    claims_services.payer_alias_save(
+        customer=acme, raw_name="Aetna Inc", payer_name="Aetna", actor=None
+    )
+    claims_services.cpt_group_save(customer=acme, cpt="80053", group="Labs", actor=None)
     _, plain = services.api_token_create(
         customer=acme, user=alice, name="contract test", scope="write", actor=None
     )
