@@ -190,39 +190,45 @@ _DATA = [
     "payment_date",
 ]  # fmt: skip
 
-# Claims with a claim_id. The advisory lock makes this import the only writer of the customer's
-# claims, so existing claims are found once, updated where something changed, and the new ones
-# are inserted plainly (cheaper than INSERT … ON CONFLICT; the unique index still guards).
-_FIND_EXISTING = """
-UPDATE claims_staging s SET claim_pk = (
-    -- one probe of the unique (customer_id, claim_id) index per row, whatever the statistics say
-    SELECT c.id FROM claims_claim c WHERE c.customer_id = %(customer)s AND c.claim_id = s.claim_id
+# Claims with a claim_id, in one statement: the latest row of each claim_id in the chunk looks up
+# its claim (one probe of the unique index), existing claims are updated only where something
+# changed, and the new ones are inserted. The advisory lock makes this import the only writer of
+# the customer's claims, so a plain INSERT is safe (and the unique index still guards it).
+_UPSERT_KEYED = f"""
+WITH latest AS MATERIALIZED (
+    SELECT c.id AS claim_pk,
+           c.id IS NOT NULL AND ({", ".join(f"c.{col}" for col in _DATA)})
+               IS DISTINCT FROM ({", ".join(f"v.{col}" for col in _DATA)}) AS changed,
+           v.*
+    FROM (
+        SELECT DISTINCT ON (s.claim_id) {_VALUES}, s.row_number {_FROM} AND s.claim_id IS NOT NULL
+        ORDER BY s.claim_id, s.row_number DESC  -- a claim_id repeated in a file: the last row wins
+    ) v
+    LEFT JOIN LATERAL (
+        SELECT * FROM claims_claim c
+        WHERE c.customer_id = %(customer)s AND c.claim_id = v.claim_id
+    ) c ON true
+), updated AS (
+    UPDATE claims_claim c SET
+        {", ".join(f"{col} = v.{col}" for col in _DATA)}, upload_id = v.upload_id,
+        updated_at = now()
+    FROM latest v
+    WHERE v.changed AND c.id = v.claim_pk
+    RETURNING 1
+), inserted AS (
+    INSERT INTO claims_claim ({_COLUMNS})
+    SELECT {_COLUMNS} FROM latest v WHERE v.claim_pk IS NULL
+    RETURNING 1
 )
-WHERE s.claim_id IS NOT NULL AND s.issue_kind IS DISTINCT FROM 'rejected'
+SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
 """
-_LATEST = f"""
-SELECT DISTINCT ON (s.claim_id) s.claim_pk, {_VALUES} {_FROM} AND s.claim_id IS NOT NULL
-ORDER BY s.claim_id, s.row_number DESC  -- a claim_id repeated in a file: the last row wins
-"""
-_UPDATE_CHANGED = f"""
-UPDATE claims_claim c SET
-    {", ".join(f"{col} = v.{col}" for col in _DATA)}, upload_id = v.upload_id, updated_at = now()
-FROM ({_LATEST}) v
-WHERE v.claim_pk IS NOT NULL AND c.id = v.claim_pk
-  AND ({", ".join(f"c.{col}" for col in _DATA)})
-      IS DISTINCT FROM ({", ".join(f"v.{col}" for col in _DATA)})
-"""
+
 _DIRECT_COLUMNS = """customer_id, claim_id, payer_id, payer_key, cpt, cpt_group, submitted_date,
     decided_date, outcome, billed_amount, allowed_amount, paid_amount, denial_reason_code,
     denial_reason_text, payment_date, upload_id, created_at, updated_at"""
 _ISSUE_COLUMNS = (
     'customer_id, upload_id, row_number, kind, "column", value, reason, created_at, updated_at'
 )
-_INSERT_NEW = f"""
-INSERT INTO claims_claim ({_COLUMNS})
-SELECT {_COLUMNS} FROM ({_LATEST}) v WHERE v.claim_pk IS NULL
-"""
-
 _INSERT_BY_CONTENT = f"""
 WITH inserted AS (
     INSERT INTO claims_claim ({_COLUMNS})
@@ -441,11 +447,12 @@ class _ChunkLoader(threading.Thread):
         cursor.execute(_COUNT)
         _, rejected, warnings = cursor.fetchone()
         cursor.execute(_CREATE_PAYERS, self.params)
-        cursor.execute(_FIND_EXISTING, self.params)
-        cursor.execute(_UPDATE_CHANGED, self.params)
-        updated = cursor.rowcount
-        cursor.execute(_INSERT_NEW, self.params)
-        inserted = cursor.rowcount
+        # built for index probes of one chunk's rows: a hash or merge join would read all of
+        # the customer's claims for every chunk instead
+        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        cursor.execute(_UPSERT_KEYED, self.params)
+        inserted, updated = cursor.fetchone()
+        cursor.execute("RESET enable_hashjoin; RESET enable_mergejoin")
         cursor.execute(_INSERT_BY_CONTENT, self.params)
         (inserted_by_content,) = cursor.fetchone()
         counts = self.counts
