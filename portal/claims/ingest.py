@@ -174,11 +174,16 @@ _VALUES = """
     s.payment_date,
     %(upload)s AS upload_id, now() AS created_at, now() AS updated_at
 """
+# Each lookup is a probe of a unique index per row (LATERAL … LIMIT 1 is never turned into a
+# join that reads a whole table, whatever the statistics of tables written in this transaction).
 _FROM = """
 FROM claims_staging s
-LEFT JOIN claims_payeralias a ON a.customer_id = %(customer)s AND a.raw_key = s.payer_key
-LEFT JOIN claims_payer p ON p.customer_id = %(customer)s AND p.key = s.payer_key
-LEFT JOIN claims_cptgroupoverride o ON o.customer_id = %(customer)s AND o.cpt = s.cpt
+LEFT JOIN LATERAL (SELECT a.payer_id FROM claims_payeralias a
+                   WHERE a.customer_id = %(customer)s AND a.raw_key = s.payer_key LIMIT 1) a ON true
+LEFT JOIN LATERAL (SELECT p.id FROM claims_payer p
+                   WHERE p.customer_id = %(customer)s AND p.key = s.payer_key LIMIT 1) p ON true
+LEFT JOIN LATERAL (SELECT o."group" FROM claims_cptgroupoverride o
+                   WHERE o.customer_id = %(customer)s AND o.cpt = s.cpt LIMIT 1) o ON true
 WHERE s.issue_kind IS DISTINCT FROM 'rejected'
 """
 _COLUMNS = """customer_id, claim_id, content_hash, payer_id, payer_key, cpt, cpt_group,
@@ -207,6 +212,7 @@ WITH latest AS MATERIALIZED (
     LEFT JOIN LATERAL (
         SELECT * FROM claims_claim c
         WHERE c.customer_id = %(customer)s AND c.claim_id = v.claim_id
+        LIMIT 1  -- keeps the lookup a probe per row: never flattened into a join over all claims
     ) c ON true
 ), updated AS (
     UPDATE claims_claim c SET
@@ -222,6 +228,9 @@ WITH latest AS MATERIALIZED (
 )
 SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)
 """
+
+_PROBE_PLANS_ONLY = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
+_ANY_PLANS = "RESET enable_hashjoin; RESET enable_mergejoin"
 
 _DIRECT_COLUMNS = """customer_id, claim_id, payer_id, payer_key, cpt, cpt_group, submitted_date,
     decided_date, outcome, billed_amount, allowed_amount, paid_amount, denial_reason_code,
@@ -342,6 +351,8 @@ class _ChunkLoader(threading.Thread):
                     "SELECT pg_advisory_xact_lock(%s, %s)",
                     [ADVISORY_NAMESPACE, self.params["customer"]],
                 )
+                # short statements, many of them: compiling them (JIT) costs more than it saves
+                cursor.execute("SET LOCAL jit = off")
                 self._read_mappings(cursor)
                 while (chunk := self.queue.get()) is not None:
                     if not (self.fast and self._load_direct(cursor, chunk)):
@@ -447,12 +458,13 @@ class _ChunkLoader(threading.Thread):
         cursor.execute(_COUNT)
         _, rejected, warnings = cursor.fetchone()
         cursor.execute(_CREATE_PAYERS, self.params)
-        # built for index probes of one chunk's rows: a hash or merge join would read all of
-        # the customer's claims for every chunk instead
-        cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
+        # Built for index probes of one chunk's rows, driven by the chunk. Statistics of a table
+        # just written in this transaction mislead the planner into reading all of the
+        # customer's claims (hash join, or a nested loop around the wrong side), so say it.
+        cursor.execute(_PROBE_PLANS_ONLY)
         cursor.execute(_UPSERT_KEYED, self.params)
         inserted, updated = cursor.fetchone()
-        cursor.execute("RESET enable_hashjoin; RESET enable_mergejoin")
+        cursor.execute(_ANY_PLANS)
         cursor.execute(_INSERT_BY_CONTENT, self.params)
         (inserted_by_content,) = cursor.fetchone()
         counts = self.counts
