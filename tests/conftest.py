@@ -52,6 +52,17 @@ def charlie(globex):
 
 
 @pytest.fixture
+def analyst(acme):
+    return member(acme, Role.ANALYST, email="ana@acme.test", full_name="Ana Analyst")
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Uploaded files land in the test's own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
 def staff(db):
     return UserFactory(email="staff@payerwatch.test", is_staff=True)
 

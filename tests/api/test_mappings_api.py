@@ -5,23 +5,16 @@ from datetime import date
 
 import pytest
 
-from portal.accounts.roles import Role
 from portal.audit.actions import Action
 from portal.audit.models import AuditEvent
 from portal.claims import services
 from portal.claims.models import Claim, CptGroupOverride, Outcome, Payer, PayerAlias
 from tests.api.test_auth import assert_error
-from tests.factories import member
 
 pytestmark = pytest.mark.django_db
 
 ALIASES = "/api/v1/payer-aliases/"
 GROUPS = "/api/v1/cpt-groups/"
-
-
-@pytest.fixture
-def analyst(acme):
-    return member(acme, Role.ANALYST, email="ana@acme.test")
 
 
 def alias(customer, raw_name, payer_name):

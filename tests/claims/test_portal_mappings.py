@@ -7,13 +7,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from portal.accounts.roles import Role
 from portal.claims import services
 from portal.claims.cpt import DEFAULT_GROUPS, default_group
 from portal.claims.generator import csv_bytes
 from portal.claims.models import Claim, CptGroupOverride, PayerAlias
 from portal.claims.views import DEFAULT_GROUP_RULES
-from tests.factories import member
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +31,6 @@ def claims(acme, tmp_path):
     path.write_bytes(csv_bytes(rows))
     services.ingest_file(customer=acme, raw_path=str(path))
     return acme
-
-
-@pytest.fixture
-def analyst(acme):
-    return member(acme, Role.ANALYST, email="ana@acme.test")
 
 
 def payers_of(customer) -> dict[str, str]:
