@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "portal.accounts",
     "portal.audit",
     "portal.claims",
+    "portal.drift",
     "portal.api",
 ]
 

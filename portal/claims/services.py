@@ -151,6 +151,8 @@ def _finish(upload: Upload, result: ingest.IngestResult) -> None:
         sha256=result.sha256,
         finished_at=timezone.now(),
     )
+    if status != UploadStatus.FAILED:  # new claims: look for drift (PRODUCT §4)
+        enqueue_once("portal.drift.tasks.detect", upload.customer_id, "upload")
     record(
         action=Action.UPLOAD_COMPLETED if status != UploadStatus.FAILED else Action.UPLOAD_FAILED,
         actor=upload.uploaded_by,

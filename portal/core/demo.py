@@ -52,12 +52,24 @@ def demo_claims_spec(slug: str):
             Drift("UnitedHealthcare", recent, allowed_factor=0.85),
             Drift(
                 "Aetna",
-                recent,
+                today - timedelta(days=20),  # after the baseline: a reason never seen before
                 new_reason=("CO-252", "An attachment/other documentation is required"),
             ),
         ]
         return ClaimsSpec(rows=60_000, end=today, days=180, seed=11, drifts=drifts)
     return ClaimsSpec(rows=8_000, end=today, days=120, seed=23)
+
+
+def detect_drift(*, echo=print) -> None:
+    """Run detection for every demo customer, so the demo opens with real drift events."""
+    from portal.drift import services as drift
+
+    for slug, _ in DEMO_CUSTOMERS:
+        run = drift.detect_now(customer=Customer.objects.get(slug=slug), trigger="demo")
+        echo(
+            f"  {run.customer.name}: {run.status}, {run.segments_examined} segments, "
+            f"{run.tests_run} tests, {run.events_created + run.events_updated} drift events"
+        )
 
 
 def import_claims(*, echo=print) -> None:

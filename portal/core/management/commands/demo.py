@@ -45,6 +45,8 @@ class Command(BaseCommand):
         logins = demo.seed(password=password)
         self.stdout.write(self.style.MIGRATE_HEADING("Claims"))
         demo.import_claims(echo=self.stdout.write)
+        self.stdout.write(self.style.MIGRATE_HEADING("Drift detection"))
+        demo.detect_drift(echo=self.stdout.write)
         self._print_logins(logins, addrport)
         token = demo.api_token()
         self.stdout.write(self.style.MIGRATE_HEADING("API (read token of admin@acme.test)"))

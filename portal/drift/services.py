@@ -1,0 +1,137 @@
+"""Drift runs (PRODUCT §4): aggregate in SQL, detect in Python, store the events exactly once.
+
+Exactly once:
+1. A run takes a transaction-level advisory lock on its customer, so runs of one customer are
+   serialised: a second run started at the same moment waits for the first, then runs on the
+   committed events.
+2. An event's natural key (customer, payer, CPT group, drift type, current window) is a unique
+   constraint; events are written with ``INSERT … ON CONFLICT (natural key) DO UPDATE``, so a
+   re-run of the same window updates its events instead of adding new ones — and nothing relies on
+   catching an ``IntegrityError`` inside the transaction.
+3. The run's events and its counts commit together, or not at all (the run is then marked
+   failed, with the error, in a transaction of its own).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.accounts.models import Customer, User
+from portal.drift import aggregates
+from portal.drift.detectors import DriftSettings
+from portal.drift.detectors import detect as run_detectors
+from portal.drift.models import DetectionSettings, DriftRun, RunStatus
+
+log = logging.getLogger(__name__)
+ADVISORY_NAMESPACE = 7_302  # pg_advisory_xact_lock(namespace, customer_id): drift runs
+
+_EVENT_COLUMNS = [
+    "customer_id", "payer_id", "cpt_group", "drift_type", "baseline_start", "baseline_end",
+    "current_start", "current_end", "baseline_value", "current_value", "delta", "relative_delta",
+    "baseline_n", "current_n", "p_value", "q_value", "test", "direction", "severity", "label",
+    "revenue_impact", "reason_code", "details", "run_id", "created_at", "updated_at",
+]  # fmt: skip
+_KEY = ["customer_id", "payer_id", "cpt_group", "drift_type", "current_start", "current_end"]
+_UPSERT_EVENT = f"""
+INSERT INTO drift_driftevent ({", ".join(_EVENT_COLUMNS)})
+VALUES ({", ".join(["%s"] * len(_EVENT_COLUMNS))})
+ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
+    {", ".join(f"{c} = EXCLUDED.{c}" for c in _EVENT_COLUMNS if c not in [*_KEY, "created_at"])}
+RETURNING (xmax = 0)
+"""
+
+
+def settings_for(customer: Customer) -> DriftSettings:
+    stored = DetectionSettings.objects.filter(customer=customer).first()
+    if stored is None:
+        return DriftSettings()
+    return DriftSettings(
+        current_days=stored.current_days,
+        baseline_days=stored.baseline_days,
+        min_volume=stored.min_volume,
+    )
+
+
+def run_create(
+    *, customer: Customer, as_of: date | None = None, trigger: str, actor: User | None = None
+) -> DriftRun:
+    return DriftRun.objects.create(
+        customer=customer,
+        as_of=as_of or timezone.localdate(),
+        trigger=trigger,
+        requested_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+
+
+def run_execute(run: DriftRun) -> DriftRun:
+    """Run detection for a created run; never raises for a failed run (it records the error)."""
+    DriftRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now())
+    run.refresh_from_db()
+    try:
+        with transaction.atomic():
+            _execute(run)
+    except Exception as exc:
+        log.exception("drift run %s failed", run.pk)
+        DriftRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+    run.refresh_from_db()
+    return run
+
+
+def _execute(run: DriftRun) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, run.customer_id]
+        )
+    settings = settings_for(run.customer)
+    windows = aggregates.run_windows(run.customer_id, run.as_of, settings)
+    segments = aggregates.segment_aggregates(run.customer_id, windows)
+    result = run_detectors(segments, settings)
+    created = updated = 0
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        for finding in result.findings:
+            values = [
+                run.customer_id, int(finding.payer), finding.cpt_group, finding.drift_type,
+                windows.baseline_start, windows.baseline_end, windows.current_start,
+                windows.current_end, finding.baseline_value, finding.current_value,
+                finding.delta, finding.relative_delta, finding.baseline_n, finding.current_n,
+                finding.p_value, finding.q_value, finding.test, finding.direction,
+                finding.severity, finding.label, Decimal(str(round(finding.revenue_impact, 2))),
+                finding.reason_code, json.dumps(finding.details, default=str), run.pk, now, now,
+            ]  # fmt: skip
+            cursor.execute(_UPSERT_EVENT, values)
+            (inserted,) = cursor.fetchone()
+            created += int(inserted)
+            updated += int(not inserted)
+    DriftRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.SUCCEEDED,
+        parameters={"settings": asdict(settings), "horizon_days": windows.max_lag_days},
+        baseline_start=windows.baseline_start,
+        baseline_end=windows.baseline_end,
+        current_start=windows.current_start,
+        current_end=windows.current_end,
+        segments_total=result.segments_total,
+        segments_examined=result.segments_examined,
+        tests_run=result.tests_run,
+        events_created=created,
+        events_updated=updated,
+        finished_at=timezone.now(),
+    )
+
+
+def detect_now(
+    *, customer: Customer, as_of: date | None = None, trigger: str = "command", actor=None
+) -> DriftRun:
+    """Create and execute a run in this process (the command, the demo, tests)."""
+    return run_execute(run_create(customer=customer, as_of=as_of, trigger=trigger, actor=actor))
