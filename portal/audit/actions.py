@@ -34,6 +34,8 @@ class Action(models.TextChoices):
     PAYER_ALIAS_DELETED = "payer_alias.deleted", "Deleted a payer alias"
     CPT_GROUP_SAVED = "cpt_group.saved", "Saved a CPT group"
     CPT_GROUP_DELETED = "cpt_group.deleted", "Deleted a CPT group"
+    DRIFT_RUN_REQUESTED = "drift_run.requested", "Requested a drift run"
+    DETECTION_SETTINGS_SAVED = "detection_settings.saved", "Changed detection settings"
 
 
 class Outcome(models.TextChoices):

@@ -24,6 +24,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.accounts.models import Customer, User
+from portal.audit.actions import Action
+from portal.audit.services import record
+from portal.core.exceptions import NotAllowed
+from portal.core.tasks import enqueue
 from portal.drift import aggregates
 from portal.drift.detectors import DriftSettings
 from portal.drift.detectors import detect as run_detectors
@@ -128,6 +132,25 @@ def _execute(run: DriftRun) -> None:
         events_updated=updated,
         finished_at=timezone.now(),
     )
+
+
+@transaction.atomic
+def run_request(
+    *, customer: Customer, actor: User | None, trigger: str, as_of: date | None = None
+) -> DriftRun:
+    """Queue a run for a worker (portal, API): it starts after this transaction commits."""
+    if actor is not None and not actor.has_perm("accounts.run_detection", customer):
+        raise NotAllowed("Your role at this customer does not allow running detection.")
+    run = run_create(customer=customer, as_of=as_of, trigger=trigger, actor=actor)
+    record(
+        action=Action.DRIFT_RUN_REQUESTED,
+        actor=actor,
+        customer=customer,
+        obj=run,
+        data={"as_of": run.as_of.isoformat(), "trigger": trigger},
+    )
+    enqueue("portal.drift.tasks.execute_run", run.pk)
+    return run
 
 
 def detect_now(
