@@ -15,3 +15,14 @@ def execute_run(run_id: int) -> str:
     from portal.drift.models import DriftRun
 
     return services.run_execute(DriftRun.objects.select_related("customer").get(pk=run_id)).status
+
+
+def detect_all(trigger: str = "schedule") -> int:
+    """The weekly schedule: queue one run per customer (each runs as its own task, so one
+    customer's failure or slowness never holds up another's). Returns how many were queued."""
+    from django_q.tasks import async_task
+
+    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    for customer_id in ids:
+        async_task("portal.drift.tasks.detect", customer_id, trigger)
+    return len(ids)

@@ -191,3 +191,20 @@ def test_concurrent_runs_never_duplicate_events(tmp_path):
     all_runs = DriftRun.objects.filter(customer=customer)
     assert all_runs.filter(trigger="upload", status=RunStatus.SUCCEEDED).count() == 1
     assert sum(r.events_created for r in all_runs) == len(keys)
+
+
+def test_a_weekly_schedule_runs_detection_for_every_customer(drifting, steady):
+    from django_q.models import Schedule
+
+    from portal.drift import tasks
+
+    schedule = Schedule.objects.get(name="drift-weekly")
+    assert (schedule.func, schedule.schedule_type, schedule.repeats) == (
+        "portal.drift.tasks.detect_all",
+        Schedule.WEEKLY,
+        -1,
+    )
+    assert tasks.detect_all("schedule") == 2  # unit tests run the queued tasks inline
+    runs = DriftRun.objects.filter(trigger="schedule")
+    assert set(runs.values_list("customer__slug", flat=True)) == {"drifting", "steady"}
+    assert set(runs.values_list("status", flat=True)) == {RunStatus.SUCCEEDED}
