@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/", include("portal.api.urls")),
     path("", include("portal.audit.urls")),
     path("", include("portal.claims.urls")),
+    path("", include("portal.drift.urls")),
     path("", include("portal.accounts.urls")),
 ]
 

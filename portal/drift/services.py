@@ -52,6 +52,37 @@ RETURNING (xmax = 0)
 """
 
 
+@transaction.atomic
+def detection_settings_save(
+    *,
+    customer: Customer,
+    actor: User | None,
+    current_days: int,
+    baseline_days: int,
+    min_volume: int,
+) -> DetectionSettings:
+    """Change a customer's windows and minimum volume (admins); audited; used from the next run."""
+    if actor is not None and not actor.has_perm("accounts.manage_detection_settings", customer):
+        raise NotAllowed("Your role at this customer does not allow changing detection settings.")
+    stored, _ = DetectionSettings.objects.select_for_update().get_or_create(customer=customer)
+    stored.current_days, stored.baseline_days, stored.min_volume = (
+        current_days, baseline_days, min_volume,
+    )  # fmt: skip
+    stored.save()
+    record(
+        action=Action.DETECTION_SETTINGS_SAVED,
+        actor=actor,
+        customer=customer,
+        obj=stored,
+        data={
+            "current_days": current_days,
+            "baseline_days": baseline_days,
+            "min_volume": min_volume,
+        },
+    )
+    return stored
+
+
 def settings_for(customer: Customer) -> DriftSettings:
     stored = DetectionSettings.objects.filter(customer=customer).first()
     if stored is None:

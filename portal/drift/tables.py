@@ -123,7 +123,10 @@ class DriftEventTable(tables.Table):
 
     def render_severity(self, value, record):
         return format_html(
-            '<span class="severity severity-{}">{:.2f} {}</span>', record.label, value, record.label
+            '<span class="severity severity-{}">{} {}</span>',
+            record.label,
+            f"{value:.2f}",
+            record.label,
         )
 
     def render_direction(self, value):

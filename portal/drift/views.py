@@ -14,8 +14,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
-from portal.audit.actions import Action
-from portal.audit.services import record
 from portal.claims.views import ReadWriteMixin
 from portal.core.exceptions import DomainError
 from portal.core.views import CustomerMixin, TableView
@@ -215,13 +213,8 @@ class SettingsView(CustomerMixin, View):
         form = DetectionSettingsForm(request.POST, instance=self._instance())
         if not form.is_valid():
             return self._render(form, status=400)
-        saved = form.save()
-        record(
-            action=Action.DETECTION_SETTINGS_SAVED,
-            actor=request.user,
-            customer=self.customer,
-            obj=saved,
-            data={name: form.cleaned_data[name] for name in form.Meta.fields},
+        services.detection_settings_save(
+            customer=self.customer, actor=request.user, **form.cleaned_data
         )
         messages.success(request, "Detection settings saved. They apply from the next run.")
         return redirect("drift:settings", slug=self.customer.slug)
