@@ -224,6 +224,7 @@ REST_FRAMEWORK = {
         "user": os.environ.get("API_RATE_USER", "6000/minute"),
         "member_changes": os.environ.get("API_RATE_MEMBER_CHANGES", "120/hour"),
         "uploads": os.environ.get("API_RATE_UPLOADS", "30/hour"),
+        "drift_runs": os.environ.get("API_RATE_DRIFT_RUNS", "20/hour"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",

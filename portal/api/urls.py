@@ -6,7 +6,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from portal.api import audit_events, claims, health, mappings, me, members, uploads
+from portal.api import audit_events, claims, drift, health, mappings, me, members, uploads
 from portal.api.views import not_found
 
 router = SimpleRouter()
@@ -16,6 +16,8 @@ router.register("uploads", uploads.UploadViewSet, basename="upload")
 router.register("claims", claims.ClaimViewSet, basename="claim")
 router.register("payer-aliases", mappings.PayerAliasViewSet, basename="payer-alias")
 router.register("cpt-groups", mappings.CptGroupViewSet, basename="cpt-group")
+router.register("drift-runs", drift.DriftRunViewSet, basename="drift-run")
+router.register("drift-events", drift.DriftEventViewSet, basename="drift-event")
 
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),

@@ -15,8 +15,11 @@ from portal.drift.detectors import Direction, DriftType
 from portal.drift.models import DriftEvent, DriftRun, RunStatus
 
 DATE = forms.DateInput(attrs={"type": "date"})
-LABELS = [("low", "Low"), ("medium", "Medium"), ("high", "High")]
-TRIGGERS = [(t, t) for t in ("manual", "portal", "api", "schedule", "upload", "command", "demo")]
+LABELS = [("low", "Low"), ("medium", "Medium"), ("high", "High"), ("critical", "Critical")]
+TRIGGERS = [
+    (t, t)
+    for t in ("manual", "portal", "api", "schedule", "upload", "command", "demo", "benchmark")
+]
 
 
 def _customer(customer, request):
