@@ -47,6 +47,11 @@ class DriftEventFilter(django_filters.FilterSet):
     current_end_until = django_filters.DateFilter(
         field_name="current_end", lookup_expr="lte", label="Window ends until", widget=DATE
     )
+    status = django_filters.ChoiceFilter(
+        choices=[("active", "Active (latest window)"), ("past", "Past windows")],
+        method="filter_status",
+        empty_label="Any status",
+    )
 
     class Meta:
         model = DriftEvent
@@ -59,7 +64,18 @@ class DriftEventFilter(django_filters.FilterSet):
             "min_severity",
             "current_end_from",
             "current_end_until",
+            "status",
         ]
+
+    def filter_status(self, queryset, name, value):
+        """Active: in the current window of the latest succeeded run (as ``active_events``)."""
+        from portal.drift.selectors import latest_succeeded_run
+
+        run = latest_succeeded_run(customer=self.customer) if self.customer else None
+        if run is None or run.current_start is None:
+            return queryset.none() if value == "active" else queryset
+        latest = {"current_start": run.current_start, "current_end": run.current_end}
+        return queryset.filter(**latest) if value == "active" else queryset.exclude(**latest)
 
     def __init__(self, data=None, queryset=None, *, request=None, prefix=None, customer=None):
         super().__init__(data, queryset, request=request, prefix=prefix)

@@ -208,3 +208,18 @@ def test_a_weekly_schedule_runs_detection_for_every_customer(drifting, steady):
     runs = DriftRun.objects.filter(trigger="schedule")
     assert set(runs.values_list("customer__slug", flat=True)) == {"drifting", "steady"}
     assert set(runs.values_list("status", flat=True)) == {RunStatus.SUCCEEDED}
+
+
+def test_events_filter_by_status_active_or_past(drifting):
+    from portal.drift.filters import DriftEventFilter
+
+    older = services.detect_now(customer=drifting, as_of=AS_OF - timedelta(days=7))
+    latest = services.detect_now(customer=drifting, as_of=AS_OF)
+    events = DriftEvent.objects.filter(customer=drifting)
+
+    def ids(status):
+        qs = DriftEventFilter({"status": status}, queryset=events, customer=drifting).qs
+        return set(qs.values_list("run", flat=True))
+
+    assert ids("active") == {latest.pk}
+    assert older.pk in ids("past") and latest.pk not in ids("past")
