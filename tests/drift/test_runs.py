@@ -24,6 +24,7 @@ PLANTED = [
     generator.Drift("Cigna", START - timedelta(days=15), extra_decision_days=10),
     generator.Drift("UnitedHealthcare", START - timedelta(days=15), allowed_factor=0.8),
     generator.Drift("Aetna", START, new_reason=("CO-252", "Attachment required")),
+    generator.Drift("Medicaid", START - timedelta(days=10), denial_rate=0.02),  # improving
 ]
 
 
@@ -114,6 +115,7 @@ def test_every_planted_drift_is_found_with_its_direction(drifting):
     assert ("decision_time", "Cigna", "worsening") in events
     assert ("payment_amount", "UnitedHealthcare", "worsening") in events
     assert ("new_denial_reason", "Aetna", "worsening") in events
+    assert ("denial_rate", "Medicaid", "improving") in events
     planted = {d.payer for d in PLANTED}
     assert {payer for _, payer, _ in events} <= planted  # nothing on the steady payers
 
