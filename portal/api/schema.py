@@ -41,7 +41,11 @@ class AutoSchema(StandardErrorsAutoSchema):
         }
         if isinstance(self.view, CustomerScopedMixin):
             extra.setdefault(None, set()).add("customer_required")
-        if getattr(self.view, "search_fields", None) and self.method == "GET":
+        if self.method == "GET" and (
+            getattr(self.view, "search_fields", None)
+            or getattr(self.view, "ordering_fields", None)
+            or getattr(self.view, "filterset_class", None)
+        ):  # query parameters with a NUL character are refused (DRF and Django validators)
             extra.setdefault(None, set()).add("null_characters_not_allowed")
         return extra
 

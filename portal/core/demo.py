@@ -64,6 +64,7 @@ def detect_drift(*, echo=print) -> None:
     """Run detection for every demo customer, so the demo opens with real drift events."""
     from portal.drift import services as drift
 
+    drift.ensure_weekly_schedule()
     for slug, _ in DEMO_CUSTOMERS:
         run = drift.detect_now(customer=Customer.objects.get(slug=slug), trigger="demo")
         echo(

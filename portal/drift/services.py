@@ -83,6 +83,17 @@ def detection_settings_save(
     return stored
 
 
+def ensure_weekly_schedule() -> None:
+    """The ``drift-weekly`` django-q2 schedule exists (its migration creates it; a database
+    flushed since, e.g. by a test suite, gets it back here)."""
+    from importlib import import_module
+
+    from django_q.models import Schedule
+
+    migration = import_module("portal.drift.migrations.0002_weekly_schedule")
+    migration.ensure_weekly_schedule(Schedule)
+
+
 def settings_for(customer: Customer) -> DriftSettings:
     stored = DetectionSettings.objects.filter(customer=customer).first()
     if stored is None:

@@ -200,6 +200,9 @@ def test_a_weekly_schedule_runs_detection_for_every_customer(drifting, steady):
 
     from portal.drift import tasks
 
+    Schedule.objects.filter(name="drift-weekly").delete()  # as after a flush of the database
+    services.ensure_weekly_schedule()
+    services.ensure_weekly_schedule()  # idempotent
     schedule = Schedule.objects.get(name="drift-weekly")
     assert (schedule.func, schedule.schedule_type, schedule.repeats) == (
         "portal.drift.tasks.detect_all",

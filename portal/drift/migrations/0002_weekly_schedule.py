@@ -8,7 +8,11 @@ NAME = "drift-weekly"
 
 
 def create(apps, schema_editor):
-    Schedule = apps.get_model("django_q", "Schedule")
+    ensure_weekly_schedule(apps.get_model("django_q", "Schedule"))
+
+
+def ensure_weekly_schedule(Schedule) -> None:  # noqa: N803 (a model class, historical or not)
+    """Create (or repair) the weekly schedule; also used by ``manage.py demo``."""
     now = datetime.now(UTC)
     monday = (now + timedelta(days=(7 - now.weekday()) % 7 or 7)).replace(
         hour=3, minute=0, second=0, microsecond=0
