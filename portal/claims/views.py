@@ -34,20 +34,7 @@ from portal.claims.tables import (
     UploadTable,
 )
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, TableView
-
-READ = "accounts.view_customer_data"
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-
-
-class ReadWriteMixin(CustomerMixin):
-    """Every member reads the page; writing to it (POST) needs ``write_permission``."""
-
-    write_permission: str
-
-    @property
-    def permission(self) -> str:
-        return READ if self.request.method in SAFE_METHODS else self.write_permission
+from portal.core.views import CustomerMixin, ReadWriteMixin, TableView
 
 
 def _get_or_404(getter: Callable, **kwargs):

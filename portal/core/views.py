@@ -42,6 +42,18 @@ class CustomerMixin(LoginRequiredMixin):
         return context
 
 
+class ReadWriteMixin(CustomerMixin):
+    """Every member reads the page; writing to it (POST) needs ``write_permission``."""
+
+    write_permission: str
+
+    @property
+    def permission(self) -> str:
+        if self.request.method in ("GET", "HEAD", "OPTIONS"):
+            return CustomerMixin.permission
+        return self.write_permission
+
+
 class StaffRequiredMixin(LoginRequiredMixin):
     def dispatch(self, request, *args, **kwargs):
         if not request.user.is_authenticated:

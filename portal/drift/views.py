@@ -14,9 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
-from portal.claims.views import ReadWriteMixin
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, TableView
+from portal.core.views import CustomerMixin, ReadWriteMixin, TableView
 from portal.drift import selectors, services
 from portal.drift.filters import DriftEventFilter, DriftRunFilter
 from portal.drift.forms import DetectionSettingsForm, RunRequestForm
