@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django_htmx",
     "django_tables2",
     "guardian",
@@ -52,6 +53,7 @@ INSTALLED_APPS = [
     "portal.audit",
     "portal.claims",
     "portal.drift",
+    "portal.alerts",
     "portal.api",
 ]
 

@@ -37,6 +37,21 @@ class Action(models.TextChoices):
     DRIFT_RUN_REQUESTED = "drift_run.requested", "Requested a drift run"
     DETECTION_SETTINGS_SAVED = "detection_settings.saved", "Changed detection settings"
 
+    ALERT_RULE_CREATED = "alert_rule.created", "Created an alert rule"
+    ALERT_RULE_UPDATED = "alert_rule.updated", "Changed an alert rule"
+    ALERT_RULE_ENABLED = "alert_rule.enabled", "Enabled an alert rule"
+    ALERT_RULE_DISABLED = "alert_rule.disabled", "Disabled an alert rule"
+    ALERT_RULE_DELETED = "alert_rule.deleted", "Deleted an alert rule"
+    ALERT_TRIGGERED = "alert.triggered", "Raised an alert"
+    ALERT_SUPPRESSED = "alert.suppressed", "Raised a suppressed alert"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", "Acknowledged an alert"
+    ALERT_RESOLVED = "alert.resolved", "Resolved an alert"
+    ALERT_REOPENED = "alert.reopened", "Reopened an alert"
+    ALERT_FEEDBACK_GIVEN = "alert.feedback_given", "Gave alert feedback"
+    ALERT_FEEDBACK_CHANGED = "alert.feedback_changed", "Changed alert feedback"
+    ALERT_NOTIFIED = "alert.notified", "E-mailed an alert"
+    ALERT_NOTIFY_FAILED = "alert.notify_failed", "Failed to e-mail an alert"
+
 
 class Outcome(models.TextChoices):
     SUCCESS = "success", "Success"

@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from portal.accounts.models import Customer, User
+from portal.alerts.services import alerts_evaluate
 from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.core.exceptions import NotAllowed
@@ -48,7 +49,7 @@ INSERT INTO drift_driftevent ({", ".join(_EVENT_COLUMNS)})
 VALUES ({", ".join(["%s"] * len(_EVENT_COLUMNS))})
 ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _EVENT_COLUMNS if c not in [*_KEY, "created_at"])}
-RETURNING (xmax = 0)
+RETURNING id, (xmax = 0)
 """
 
 
@@ -144,6 +145,7 @@ def _execute(run: DriftRun) -> None:
     segments = aggregates.segment_aggregates(run.customer_id, windows)
     result = run_detectors(segments, settings)
     created = updated = 0
+    touched: list[int] = []
     now = timezone.now()
     with connection.cursor() as cursor:
         for finding in result.findings:
@@ -157,7 +159,8 @@ def _execute(run: DriftRun) -> None:
                 finding.reason_code, json.dumps(finding.details, default=str), run.pk, now, now,
             ]  # fmt: skip
             cursor.execute(_UPSERT_EVENT, values)
-            (inserted,) = cursor.fetchone()
+            event_id, inserted = cursor.fetchone()
+            touched.append(event_id)
             created += int(inserted)
             updated += int(not inserted)
     DriftRun.objects.filter(pk=run.pk).update(
@@ -174,6 +177,8 @@ def _execute(run: DriftRun) -> None:
         events_updated=updated,
         finished_at=timezone.now(),
     )
+    # Alerts commit with the events that raised them, or not at all (PRODUCT §5).
+    alerts_evaluate(customer=run.customer, event_ids=touched)
 
 
 @transaction.atomic
