@@ -114,10 +114,11 @@ class MemberViewSet(
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):
+        membership = self.get_object()  # another customer's member is a 404 before anything else
         body = MemberRoleSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         membership = services.membership_change_role(
-            membership=self.get_object(), role=body.validated_data["role"], actor=request.user
+            membership=membership, role=body.validated_data["role"], actor=request.user
         )
         return Response(MemberSerializer(membership).data)
 
