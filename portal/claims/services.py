@@ -8,7 +8,8 @@ from contextlib import contextmanager
 
 import psycopg
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, InterfaceError, connection, transaction
+from django.db import OperationalError as DatabaseOperationalError
 from django.utils import timezone
 
 from portal.accounts.models import Customer, User
@@ -114,9 +115,9 @@ def upload_process(*, upload: Upload, path: str | None = None, on_progress=None)
             result = ingest.ingest(upload=upload, raw=raw, on_progress=on_progress)
     except csvio.FileProblem as problem:
         _finish_failed(upload, str(problem))
-    except Exception:
+    except Exception as exc:
         log.exception("upload %s failed", upload.pk)
-        _finish_failed(upload, "An internal error stopped the import; nothing was imported.")
+        _finish_failed(upload, _internal_error_reason(exc))
         raise
     else:
         _finish(upload, result)
@@ -125,6 +126,19 @@ def upload_process(*, upload: Upload, path: str | None = None, on_progress=None)
             upload.file.delete(save=False)
             Upload.objects.filter(pk=upload.pk).update(file="")
     return upload
+
+
+def _internal_error_reason(exc: BaseException) -> str:
+    """What the uploader is told when the import broke for a reason of ours, not the file's."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, psycopg.OperationalError | DatabaseOperationalError | InterfaceError):
+            return (
+                "The database connection was lost during the import; nothing was imported. "
+                "Upload the file again."
+            )
+        seen = seen.__cause__ or seen.__context__
+    return "An internal error stopped the import; nothing was imported."
 
 
 @transaction.atomic

@@ -65,6 +65,7 @@ def detect_drift(*, echo=print) -> None:
     from portal.drift import services as drift
 
     drift.ensure_weekly_schedule()
+    drift.ensure_recovery_schedule()
     for slug, _ in DEMO_CUSTOMERS:
         run = drift.detect_now(customer=Customer.objects.get(slug=slug), trigger="demo")
         echo(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -118,8 +118,16 @@ def run_create(
 
 
 def run_execute(run: DriftRun) -> DriftRun:
-    """Run detection for a created run; never raises for a failed run (it records the error)."""
-    DriftRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, started_at=timezone.now())
+    """Run detection for a created run; never raises for a failed run (it records the error).
+
+    A run that already finished is left alone, so a task handed out twice does no harm.
+    """
+    claimed = DriftRun.objects.filter(
+        pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
+    ).update(status=RunStatus.RUNNING, started_at=timezone.now())
+    if not claimed:
+        run.refresh_from_db()
+        return run
     run.refresh_from_db()
     try:
         with transaction.atomic():
@@ -179,6 +187,60 @@ def _execute(run: DriftRun) -> None:
     )
     # Alerts commit with the events that raised them, or not at all (PRODUCT §5).
     alerts_evaluate(customer=run.customer, event_ids=touched)
+
+
+ORPHAN_ERROR = (
+    "The worker stopped during this run (it was killed or lost its database connection); "
+    "nothing it found was kept. Run detection again."
+)
+
+
+def runs_recover(*, older_than: timedelta = timedelta(minutes=2)) -> list[int]:
+    """Mark runs left "running" by a worker that died as failed; returns their ids.
+
+    1. A run executing holds its customer's advisory lock for its whole transaction.
+    2. So when that lock is free, no run of the customer is executing: every run still marked
+       running (for longer than ``older_than``, which covers the instant between marking a run
+       running and taking the lock) was orphaned, and its events were rolled back with it.
+    3. Such runs are marked failed with the reason; the next run finds the drifts again, once.
+    """
+    cutoff = timezone.now() - older_than
+    customers = (
+        DriftRun.objects.filter(status=RunStatus.RUNNING, started_at__lte=cutoff)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    recovered: list[int] = []
+    for customer_id in list(customers):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_NAMESPACE, customer_id]
+            )
+            (free,) = cursor.fetchone()
+            if not free:
+                continue  # a run of this customer is executing right now
+            orphans = list(
+                DriftRun.objects.select_for_update()
+                .filter(customer_id=customer_id, status=RunStatus.RUNNING, started_at__lte=cutoff)
+                .values_list("pk", flat=True)
+            )
+            DriftRun.objects.filter(pk__in=orphans).update(
+                status=RunStatus.FAILED, error=ORPHAN_ERROR, finished_at=timezone.now()
+            )
+            recovered += orphans
+    if recovered:
+        log.warning("marked orphaned drift runs as failed: %s", recovered)
+    return recovered
+
+
+def ensure_recovery_schedule() -> None:
+    """The ``drift-recover`` schedule exists (migration 0003; restored after a flush)."""
+    from importlib import import_module
+
+    from django_q.models import Schedule
+
+    migration = import_module("portal.drift.migrations.0003_recovery_schedule")
+    migration.ensure_recovery_schedule(Schedule)
 
 
 @transaction.atomic

@@ -26,3 +26,8 @@ def detect_all(trigger: str = "schedule") -> int:
     for customer_id in ids:
         async_task("portal.drift.tasks.detect", customer_id, trigger)
     return len(ids)
+
+
+def recover() -> list[int]:
+    """Every few minutes: runs orphaned by a dead worker are marked failed."""
+    return services.runs_recover()
