@@ -39,7 +39,7 @@ def test_a_dropped_connection_fails_the_upload_cleanly_and_a_retry_succeeds(tmp_
             _terminate(import_pid)
             dropped.append(rows)
 
-    with pytest.raises(Exception):  # the import's own error surfaces to the worker, after
+    with pytest.raises(psycopg.OperationalError):  # surfaces to the worker, after marking
         services.upload_process(upload=upload, path=str(path), on_progress=on_progress)
     assert dropped, "the drill never dropped the connection"
 
