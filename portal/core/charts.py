@@ -29,23 +29,18 @@ def linear(domain: tuple[float, float], span: tuple[float, float]) -> Callable[[
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     """Round tick values (steps of 1, 2, 2.5 or 5 × 10ⁿ) that cover ``[lo, hi]``, about ``count``
-    of them. The first tick is ≤ ``lo`` and the last ≥ ``hi``."""
+    of them. The first tick is ≤ ``lo`` and the last ≥ ``hi``; flat data gets a range around it."""
     if hi < lo:
         lo, hi = hi, lo
-    if hi == lo:
+    if hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1.0):
         hi = lo + (abs(lo) or 1.0)
     raw = (hi - lo) / max(count - 1, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw - 1e-12)
-    first = math.floor(lo / step + 1e-9) * step
-    ticks = []
-    value = first
-    while value < hi + step - 1e-9 * step:
-        ticks.append(round(value, 10))
-        if value >= hi - 1e-9 * step:
-            break
-        value += step
-    return ticks
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-12))
+    first = math.floor(lo / step + 1e-9)
+    last = math.ceil(hi / step - 1e-9)
+    # 12 significant digits: 0.1 * 3 reads 0.3, not 0.30000000000000004
+    return [float(f"{k * step:.12g}") for k in range(first, last + 1)]
 
 
 def polyline(points: Iterable[tuple[float, float]]) -> str:
