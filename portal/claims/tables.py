@@ -192,9 +192,7 @@ class PayerSummaryTable(tables.Table):
     denial_rate = tables.Column(
         verbose_name="Denial rate", attrs=NUMBER, order_by=("denial_rate", "id")
     )
-    mean_days = tables.Column(
-        verbose_name="Mean days to decision", attrs=NUMBER, order_by=("mean_days", "id")
-    )
+    mean_days = tables.Column(verbose_name="Mean days", attrs=NUMBER, order_by=("mean_days", "id"))
     median_days = tables.Column(
         verbose_name="Median days", attrs=NUMBER, order_by=("median_days", "id")
     )
@@ -203,7 +201,7 @@ class PayerSummaryTable(tables.Table):
         verbose_name="Denied $", attrs=NUMBER, order_by=("denied_dollars", "id")
     )
     open_events = tables.Column(
-        verbose_name="Open drift events", attrs=NUMBER, order_by=("open_events", "id")
+        verbose_name="Open drift", attrs=NUMBER, order_by=("open_events", "id")
     )
     trend = tables.Column(
         empty_values=(),
@@ -218,12 +216,12 @@ class PayerSummaryTable(tables.Table):
             "name",
             "claim_count",
             "denial_rate",
+            "trend",
+            "open_events",
             "mean_days",
             "median_days",
             "billed",
             "denied_dollars",
-            "open_events",
-            "trend",
         )
         empty_text = "No decided claims yet: upload claims to see your payers here."
         attrs = {"class": "table", "id": "payers-table"}
