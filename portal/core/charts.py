@@ -32,15 +32,16 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     of them. The first tick is ≤ ``lo`` and the last ≥ ``hi``; flat data gets a range around it."""
     if hi < lo:
         lo, hi = hi, lo
-    if hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1.0):
-        hi = lo + (abs(lo) or 1.0)
+    if hi - lo <= 1e-9 * max(abs(lo), abs(hi), 1.0):  # flat (or nearly): a range around it
+        hi = lo + (abs(lo) if abs(lo) >= 1e-6 else 1.0)
     raw = (hi - lo) / max(count - 1, 1)
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw * (1 - 1e-12))
     first = math.floor(lo / step + 1e-9)
     last = math.ceil(hi / step - 1e-9)
-    # 12 significant digits: 0.1 * 3 reads 0.3, not 0.30000000000000004
-    return [float(f"{k * step:.12g}") for k in range(first, last + 1)]
+    # rounded to the step's precision: 0.1 * 3 reads 0.3, not 0.30000000000000004
+    decimals = max(0, 2 - math.floor(math.log10(step)))
+    return [round(k * step, decimals) + 0.0 for k in range(first, last + 1)]
 
 
 def polyline(points: Iterable[tuple[float, float]]) -> str:

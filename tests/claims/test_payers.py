@@ -327,3 +327,13 @@ def test_api_queries_do_not_grow_with_payers_or_claims(bearer, claims, bob):
         body = api.get(API).json()
     assert body["count"] == 30 and len(body["results"]) == 30
     assert len(large) == len(small), [q["sql"][:120] for q in large]
+
+
+def test_payer_page_events_table_pages_in_place(client, claims, bob):
+    active_run(claims, payer_name="Aetna", events=3)
+    client.force_login(bob)
+    target = url("payer-detail", payer(claims, "Aetna").pk)
+    html = client.get(target, {"sort": "severity"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in html and 'id="table-region"' in html and 'id="events-table"' in html
+    assert html.count("data-event=") == 4  # three open and one past event of Aetna
+    assert "<svg" not in html  # the charts are not re-sent
