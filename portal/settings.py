@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "portal.claims",
     "portal.drift",
     "portal.alerts",
+    "portal.dashboard",
     "portal.api",
 ]
 
@@ -183,7 +184,7 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
-# Caches (throttles, later the dashboard): Redis with REDIS_URL, else a table in PostgreSQL.
+# Caches (throttles, the dashboard): Redis with REDIS_URL, else a table in PostgreSQL.
 if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}

@@ -8,7 +8,6 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
-from django.views.generic import TemplateView
 
 from portal.accounts import selectors, services
 from portal.accounts.filters import ApiTokenFilter, CustomerFilter, MembershipFilter
@@ -18,6 +17,7 @@ from portal.accounts.roles import PERMISSIONS, Role
 from portal.accounts.tables import ApiTokenTable, CustomerTable, MembershipTable
 from portal.core.exceptions import DomainError
 from portal.core.views import CustomerMixin, StaffRequiredMixin, TableView
+from portal.dashboard.views import DashboardView
 
 
 @login_required
@@ -26,7 +26,9 @@ def home(request):
     return render(request, "accounts/home.html", {"customers": customers[:200]})
 
 
-class CustomerHomeView(CustomerMixin, TemplateView):
+class CustomerHomeView(DashboardView):
+    """The customer's home page is its dashboard, with what the user's role may do there."""
+
     template_name = "accounts/customer_home.html"
 
     def get_context_data(self, **kwargs):

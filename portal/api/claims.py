@@ -10,13 +10,16 @@ import json
 
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     extend_schema,
+    extend_schema_field,
     extend_schema_view,
 )
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
@@ -25,8 +28,8 @@ from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.claims import selectors
 from portal.claims.cpt import DEFAULT_GROUPS
-from portal.claims.filters import ClaimFilter
-from portal.claims.models import Claim
+from portal.claims.filters import ClaimFilter, PayerSummaryFilter
+from portal.claims.models import Claim, Payer
 
 AUDIT_VALUE_CHARS = 100
 
@@ -138,6 +141,79 @@ CPT_GROUP_PARAMETER = OpenApiParameter(
 )
 
 
+# -- payer summary --------------------------------------------------------------------------------
+
+
+class PayerWeekSerializer(serializers.Serializer):
+    week = serializers.DateField(help_text="Monday of the week of decision")
+    decided = serializers.IntegerField(help_text="Claims decided that week")
+    denied = serializers.IntegerField(help_text="Of those, denied")
+    denial_rate = serializers.FloatField(
+        allow_null=True, help_text="denied / decided (null for a week without decisions)"
+    )
+
+
+class PayerSummarySerializer(serializers.Serializer):
+    """One payer's claims decided in the range. ``trend`` comes from one query for the page."""
+
+    id = serializers.IntegerField(help_text="The payer id (a claim's `payer_id`)")
+    name = serializers.CharField(help_text="Canonical payer name")
+    claims = serializers.IntegerField(source="claim_count", help_text="Claims decided")
+    denied = serializers.IntegerField(source="denied_count", help_text="Of those, denied")
+    denial_rate = serializers.FloatField(help_text="denied / claims (0–1)")
+    mean_decision_days = serializers.FloatField(
+        source="mean_days", help_text="Mean days from submission to decision"
+    )
+    median_decision_days = serializers.FloatField(
+        source="median_days", help_text="Median days from submission to decision"
+    )
+    billed_dollars = serializers.DecimalField(
+        source="billed", max_digits=16, decimal_places=2, help_text="Billed amounts (sum)"
+    )
+    denied_dollars = serializers.DecimalField(
+        max_digits=16, decimal_places=2, help_text="Billed amounts of the denied claims"
+    )
+    open_drift_events = serializers.IntegerField(
+        source="open_events",
+        help_text="Drift events of the payer in the current window of the latest succeeded run",
+    )
+    trend = serializers.SerializerMethodField(
+        help_text="Weekly denial rate over the last 12 weeks of the range (the sparkline)"
+    )
+
+    @extend_schema_field(PayerWeekSerializer(many=True))
+    def get_trend(self, payer) -> list[dict]:
+        weeks = self.context.get("trend_weeks", [])
+        counts = self.context.get("trends", {}).get(payer.pk, [])
+        return [
+            {
+                "week": week,
+                "decided": decided,
+                "denied": denied,
+                "denial_rate": denied / decided if decided else None,
+            }
+            for week, (decided, denied) in zip(weeks, counts, strict=False)
+        ]
+
+
+PAYER_SUMMARY_EXAMPLE = {
+    "id": 5,
+    "name": "Humana",
+    "claims": 1834,
+    "denied": 312,
+    "denial_rate": 0.1701,
+    "mean_decision_days": 12.4,
+    "median_decision_days": 9.0,
+    "billed_dollars": "412380.55",
+    "denied_dollars": "70114.20",
+    "open_drift_events": 2,
+    "trend": [
+        {"week": "2026-09-07", "decided": 141, "denied": 16, "denial_rate": 0.1135},
+        {"week": "2026-09-14", "decided": 152, "denied": 47, "denial_rate": 0.3092},
+    ],
+}
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List claims",
@@ -157,6 +233,23 @@ CPT_GROUP_PARAMETER = OpenApiParameter(
         summary="One claim",
         description="One claim line of the customer (recorded in the audit log).",
         examples=[OpenApiExample("Denied claim", value=EXAMPLE, response_only=True)],
+    ),
+    payer_summary=extend_schema(
+        summary="Payer summary",
+        description="One row per payer with claims **decided** in the range (by decision date: "
+        "`decided_from`/`decided_until`, inclusive; the last 90 days when neither is given), "
+        "optionally only one CPT group's claims (`cpt_group`): claims, denied, denial rate, "
+        "mean and median days to decision, billed and denied dollars (decimal strings), open "
+        "drift events (the latest succeeded run's window) and `trend`, the weekly denial rate "
+        "of the last 12 weeks of the range. The same filters as the portal's *Payers* table; "
+        "`q`/`search` narrow by payer name; most open events first unless `ordering` says "
+        "otherwise. Paginated. Any role may read (aggregates only, not audited as claim "
+        "views).",
+        parameters=[CPT_GROUP_PARAMETER],
+        responses=PayerSummarySerializer(many=True),
+        examples=[
+            OpenApiExample("Drifting payer", value=PAYER_SUMMARY_EXAMPLE, response_only=True)
+        ],
     ),
 )
 class ClaimViewSet(
@@ -182,6 +275,10 @@ class ClaimViewSet(
     lookup_value_regex = r"\d+"
 
     def get_queryset(self):
+        if self.action == "payer_summary":
+            if getattr(self, "swagger_fake_view", False):
+                return Payer.objects.none()
+            return selectors.payer_list(customer=self.customer)
         if getattr(self, "swagger_fake_view", False):
             return Claim.objects.none()
         return selectors.claim_list(customer=self.customer)
@@ -206,3 +303,40 @@ class ClaimViewSet(
         claim = self.get_object()
         record(action=Action.CLAIMS_VIEWED, actor=request.user, customer=self.customer, obj=claim)
         return Response(self.get_serializer(claim).data)
+
+    @action(
+        detail=False,
+        url_path="payer-summary",
+        filterset_class=PayerSummaryFilter,
+        serializer_class=PayerSummarySerializer,
+        search_fields=["name"],
+        ordering_fields=[
+            "name",
+            "claim_count",
+            "denial_rate",
+            "mean_days",
+            "median_days",
+            "billed",
+            "denied_dollars",
+            "open_events",
+        ],
+    )
+    def payer_summary(self, request, *args, **kwargs):
+        """One statement for the page's payers, one for their trends: the same as the portal."""
+        filterset = DjangoFilterBackend().get_filterset(request, self.get_queryset(), self)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        queryset = filterset.qs
+        for backend in (SearchFilter, StableOrderingFilter):
+            queryset = backend().filter_queryset(request, queryset, self)
+        page = self.paginate_queryset(queryset)
+        weeks, trends = selectors.payer_weekly_denials(
+            customer=self.customer,
+            payer_ids=[payer.pk for payer in page],
+            until=filterset.range[1],
+            cpt_group=filterset.group,
+        )
+        context = {**self.get_serializer_context(), "trend_weeks": weeks, "trends": trends}
+        return self.get_paginated_response(
+            PayerSummarySerializer(page, many=True, context=context).data
+        )

@@ -6,7 +6,17 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from portal.api import audit_events, claims, drift, health, mappings, me, members, uploads
+from portal.api import (
+    audit_events,
+    claims,
+    dashboard,
+    drift,
+    health,
+    mappings,
+    me,
+    members,
+    uploads,
+)
 from portal.api.views import not_found
 
 router = SimpleRouter()
@@ -22,6 +32,7 @@ router.register("drift-events", drift.DriftEventViewSet, basename="drift-event")
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),
     path("me/", me.MeView.as_view(), name="me"),
+    path("dashboard/", dashboard.DashboardView.as_view(), name="dashboard"),
     *router.urls,
 ]
 

@@ -132,3 +132,66 @@ class CptGroupOverrideFilter(django_filters.FilterSet):
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(cpt__istartswith=value.strip()) | Q(group__icontains=value))
+
+
+class PayerSummaryFilter(django_filters.FilterSet):
+    """The payer summary's filters (portal table and ``/api/v1/claims/payer-summary/``).
+
+    The range is by **decision date** (claims decided from … until, inclusive; the last
+    ``SUMMARY_DAYS`` days when neither is given) and the CPT group narrows the claims counted, not
+    the payers: they parameterise the aggregates, so ``filter_queryset`` hands them to the
+    selector instead of filtering rows. ``q`` narrows the payers by name.
+    """
+
+    q = django_filters.CharFilter(method="noop", label="Payer name")
+    decided_from = django_filters.DateFilter(method="noop", label="Decided from", widget=DATE)
+    decided_until = django_filters.DateFilter(method="noop", label="Decided until", widget=DATE)
+    cpt_group = django_filters.CharFilter(method="noop", label="CPT group")
+
+    class Meta:
+        model = Payer
+        fields: list[str] = []  # every filter is declared above
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, customer=None):
+        # Always bound: with no parameters at all the summary still needs its default range.
+        super().__init__(data if data is not None else {}, queryset, request=request, prefix=prefix)
+        self.customer = _customer(customer, request)
+        groups = selectors.cpt_group_names(customer=self.customer)
+        self.filters["cpt_group"].extra["widget"] = forms.Select(
+            choices=[("", "Any group"), *((name, name) for name in groups)]
+        )
+
+    def noop(self, queryset, name, value):
+        return queryset
+
+    @property
+    def values(self) -> dict:
+        return getattr(self.form, "cleaned_data", {}) if self.is_valid() else {}
+
+    @property
+    def range(self):
+        """(first, last) decision date the summary covers."""
+        return selectors.summary_range(
+            self.values.get("decided_from"), self.values.get("decided_until")
+        )
+
+    @property
+    def group(self) -> str | None:
+        """The CPT group the claims are narrowed to, if any."""
+        return self.values.get("cpt_group") or None
+
+    def filter_queryset(self, queryset):
+        if self.customer is None:
+            return queryset.none()
+        values = self.form.cleaned_data
+        start, until = self.range
+        queryset = selectors.payer_summary(
+            queryset,
+            customer=self.customer,
+            decided_from=start,
+            decided_until=until,
+            cpt_group=self.group,
+        )
+        if values.get("q"):
+            queryset = queryset.filter(name__icontains=values["q"].strip())
+        return queryset

@@ -69,6 +69,8 @@ class ClaimsSpec:
     with_claim_id: bool = True
     drifts: list[Drift] = field(default_factory=list)
     payers: dict[str, float] = field(default_factory=lambda: dict(PAYERS))
+    # relative volume per payer; None: the three big payers 3, the others 2
+    volumes: dict[str, int] | None = None
 
 
 def generate_rows(spec: ClaimsSpec) -> Iterator[list[str]]:
@@ -78,6 +80,8 @@ def generate_rows(spec: ClaimsSpec) -> Iterator[list[str]]:
     weights = [
         3 if p in ("Medicare", "UnitedHealthcare", "Blue Cross Blue Shield") else 2 for p in payers
     ]
+    if spec.volumes is not None:
+        weights = [spec.volumes.get(p, 2) for p in payers]
     cpts = list(CPTS)
     start = spec.end - timedelta(days=spec.days)
     per_day = spec.rows / spec.days

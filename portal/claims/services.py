@@ -20,6 +20,7 @@ from portal.claims.cpt import default_group, is_valid_cpt, normalise_cpt
 from portal.claims.models import CptGroupOverride, Payer, PayerAlias, Upload, UploadStatus
 from portal.core.exceptions import Conflict, DomainError, NotAllowed
 from portal.core.tasks import enqueue, enqueue_once
+from portal.dashboard import services as dashboard
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -167,6 +168,7 @@ def _finish(upload: Upload, result: ingest.IngestResult) -> None:
     )
     if status != UploadStatus.FAILED:  # new claims: look for drift (PRODUCT §4)
         enqueue_once("portal.drift.tasks.detect", upload.customer_id, "upload")
+    dashboard.invalidate(upload.customer_id)  # on commit
     record(
         action=Action.UPLOAD_COMPLETED if status != UploadStatus.FAILED else Action.UPLOAD_FAILED,
         actor=upload.uploaded_by,
@@ -186,6 +188,7 @@ def _finish(upload: Upload, result: ingest.IngestResult) -> None:
 @transaction.atomic
 def _finish_failed(upload: Upload, error: str) -> None:
     ingest.mark(upload, status=UploadStatus.FAILED, error=error, finished_at=timezone.now())
+    dashboard.invalidate(upload.customer_id)  # on commit
     record(
         action=Action.UPLOAD_FAILED,
         actor=upload.uploaded_by,

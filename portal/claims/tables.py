@@ -1,8 +1,10 @@
 import django_tables2 as tables
+from django.template.loader import render_to_string
 from django.utils.html import format_html
 
 from portal.claims.cpt import default_group
-from portal.claims.models import Claim, CptGroupOverride, PayerAlias, RejectedRow, Upload
+from portal.claims.models import Claim, CptGroupOverride, Payer, PayerAlias, RejectedRow, Upload
+from portal.core.charts import sparkline
 
 NUMBER = {"th": {"class": "num"}, "td": {"class": "num"}}
 
@@ -163,3 +165,102 @@ class CptGroupOverrideTable(tables.Table):
 
     def render_default(self, record):
         return default_group(record.cpt)
+
+
+def _percent(value) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _days(value) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+class PayerSummaryTable(tables.Table):
+    """One row per payer. ``trends`` (payer id → weekly (decided, denied)) is set by the view
+    after pagination, from one query for the whole page; the sparkline column draws from it."""
+
+    name = tables.TemplateColumn(
+        verbose_name="Payer",
+        order_by=("name", "id"),
+        template_code=(
+            '<a href="{% url "claims:payer-detail" customer.slug record.pk %}">{{ value }}</a>'
+        ),
+    )
+    claim_count = tables.Column(
+        verbose_name="Claims decided", attrs=NUMBER, order_by=("claim_count", "id")
+    )
+    denial_rate = tables.Column(
+        verbose_name="Denial rate", attrs=NUMBER, order_by=("denial_rate", "id")
+    )
+    mean_days = tables.Column(verbose_name="Mean days", attrs=NUMBER, order_by=("mean_days", "id"))
+    median_days = tables.Column(
+        verbose_name="Median days", attrs=NUMBER, order_by=("median_days", "id")
+    )
+    billed = tables.Column(verbose_name="Billed $", attrs=NUMBER, order_by=("billed", "id"))
+    denied_dollars = tables.Column(
+        verbose_name="Denied $", attrs=NUMBER, order_by=("denied_dollars", "id")
+    )
+    open_events = tables.Column(
+        verbose_name="Open drift", attrs=NUMBER, order_by=("open_events", "id")
+    )
+    trend = tables.Column(
+        empty_values=(),
+        verbose_name="Denial rate, 12 weeks",
+        orderable=False,
+        attrs={"td": {"class": "trend"}},
+    )
+
+    class Meta:
+        model = Payer
+        fields = (
+            "name",
+            "claim_count",
+            "denial_rate",
+            "trend",
+            "open_events",
+            "mean_days",
+            "median_days",
+            "billed",
+            "denied_dollars",
+        )
+        empty_text = "No decided claims yet: upload claims to see your payers here."
+        attrs = {"class": "table", "id": "payers-table"}
+        row_attrs = {
+            "data-payer": lambda record: record.name,
+            "class": lambda record: "drifting" if record.open_events else "",
+        }
+
+    trends: dict[int, list[tuple[int, int]]] = {}
+    trend_domain: tuple[float, float] | None = None  # one scale for every row of the page
+
+    def render_denial_rate(self, value):
+        return _percent(value)
+
+    def render_mean_days(self, value):
+        return _days(value)
+
+    def render_median_days(self, value):
+        return _days(value)
+
+    def render_billed(self, value):
+        return f"{value:,.0f}"
+
+    def render_denied_dollars(self, value):
+        return f"{value:,.0f}"
+
+    def render_open_events(self, value):
+        if not value:
+            return "0"
+        return format_html(
+            '<span class="flag" title="Drifting now">⚠ {} open</span>',
+            value,
+        )
+
+    def render_trend(self, record):
+        weeks = self.trends.get(record.pk) or []
+        rates = [denied / decided if decided else None for decided, denied in weeks]
+        spark = sparkline(rates, domain=self.trend_domain)
+        if spark is None:
+            return "—"
+        label = f"denial rate {_percent(spark.first)} → {_percent(spark.last)}"
+        return render_to_string("core/_sparkline.html", {"spark": spark, "label": label})

@@ -21,6 +21,8 @@ urlpatterns = [
     ),
     path("c/<slug:slug>/claims/", views.ClaimListView.as_view(), name="claim-list"),
     path("c/<slug:slug>/claims/export.csv", views.ClaimExportView.as_view(), name="claim-export"),
+    path("c/<slug:slug>/payers/", views.PayerListView.as_view(), name="payer-list"),
+    path("c/<slug:slug>/payers/<int:pk>/", views.PayerDetailView.as_view(), name="payer-detail"),
     path(
         "c/<slug:slug>/payer-aliases/", views.PayerAliasListView.as_view(), name="payer-alias-list"
     ),

@@ -1,11 +1,13 @@
 """Portal pages of the claims app: uploads (form, live progress, rejected rows), claims (filters,
-CSV export), payer aliases and CPT groups (CRUD and CSV import)."""
+CSV export), payers (summary table, payer detail), payer aliases and CPT groups (CRUD and CSV
+import)."""
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
 
 from django import forms
 from django.contrib import messages
@@ -14,6 +16,8 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
+from django.views.generic import TemplateView
+from django_tables2 import SingleTableMixin
 
 from portal.audit.actions import Action
 from portal.audit.services import record
@@ -22,6 +26,7 @@ from portal.claims.filters import (
     ClaimFilter,
     CptGroupOverrideFilter,
     PayerAliasFilter,
+    PayerSummaryFilter,
     RejectedRowFilter,
     UploadFilter,
 )
@@ -30,11 +35,15 @@ from portal.claims.tables import (
     ClaimTable,
     CptGroupOverrideTable,
     PayerAliasTable,
+    PayerSummaryTable,
     RejectedRowTable,
     UploadTable,
 )
+from portal.core import charts
 from portal.core.exceptions import DomainError
 from portal.core.views import CustomerMixin, ReadWriteMixin, TableView
+from portal.drift import selectors as drift_selectors
+from portal.drift.tables import DriftEventTable
 
 
 def _get_or_404(getter: Callable, **kwargs):
@@ -445,3 +454,109 @@ class MappingImportView(CustomerMixin, View):
         if len(errors) > self.max_errors_shown:
             messages.error(request, f"…and {len(errors) - self.max_errors_shown} more rows.")
         return redirect(self.mapping.list_url, slug=self.customer.slug)
+
+
+# -- payers ---------------------------------------------------------------------------------------
+
+
+class PayerListView(CustomerMixin, TableView):
+    """Every payer's claims, denial rate, decision time, dollars, open drift and a 12-week
+    sparkline: one statement for the page's rows, one for all of its sparklines."""
+
+    table_class = PayerSummaryTable
+    filterset_class = PayerSummaryFilter
+    template_name = "claims/payer_list.html"
+
+    def get_queryset(self):
+        return selectors.payer_list(customer=self.customer)
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "customer": self.customer}
+
+    def get_table(self, **kwargs):
+        table = super().get_table(**kwargs)
+        rows = list(table.page.object_list) if table.page else []
+        _, table.trends = selectors.payer_weekly_denials(
+            customer=self.customer,
+            payer_ids=[row.record.pk for row in rows],
+            until=self.filterset.range[1],
+            cpt_group=self.filterset.group,
+        )
+        rates = [d / n for weeks in table.trends.values() for n, d in weeks if n]
+        table.trend_domain = (0.0, max(rates, default=0.0) or 1.0)
+        return table
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["range"] = self.filterset.range
+        return context
+
+
+@dataclass(frozen=True)
+class WeeklyChart:
+    """One chart of the payer page and its table alternative."""
+
+    id: str
+    title: str
+    chart: charts.LineChart | None
+    rows: list[tuple[date, str, int]]  # (week, value, decided claims)
+
+
+def _days(value: float) -> str:
+    return f"{value:.1f} d"
+
+
+def payer_charts(payer, weeks: list[selectors.PayerWeek]) -> list[WeeklyChart]:
+    labels = [f"{w.week:%b %d}" for w in weeks]
+    metrics = [
+        ("denial-rate", "Denial rate", lambda w: w.denial_rate, lambda v: f"{v * 100:.1f}%"),
+        ("decision-time", "Median days to decision", lambda w: w.median_days, _days),
+        (
+            "denied-dollars",
+            "Denied dollars (billed)",
+            lambda w: float(w.denied_dollars) if w.decided else None,
+            lambda v: f"${v:,.0f}",
+        ),
+    ]
+    result = []
+    for chart_id, title, metric, fmt in metrics:
+        values = [metric(w) for w in weeks]
+        chart = charts.line_chart(
+            labels, [charts.Series(payer.name, values)], fmt=fmt, label_width=130
+        )
+        rows = [
+            (w.week, "—" if v is None else fmt(v), w.decided)
+            for w, v in zip(weeks, values, strict=True)
+        ]
+        result.append(WeeklyChart(chart_id, title, chart, rows))
+    return result
+
+
+class PayerDetailView(CustomerMixin, SingleTableMixin, TemplateView):
+    """A payer's weeks (denial rate, decision time, denied dollars) and its drift events."""
+
+    template_name = "claims/payer_detail.html"
+    table_class = DriftEventTable
+    table_pagination = {"per_page": 20}
+
+    def get(self, request, *args, **kwargs):
+        self.payer = _get_or_404(selectors.payer_get, customer=self.customer, pk=kwargs["pk"])
+        return super().get(request, *args, **kwargs)
+
+    def get_template_names(self):
+        htmx = getattr(self.request, "htmx", None)
+        if htmx and not htmx.history_restore_request:
+            return [f"{self.template_name}#table"]
+        return [self.template_name]
+
+    def get_table_data(self):
+        return drift_selectors.drift_event_list(customer=self.customer).filter(payer=self.payer)
+
+    def get_table_kwargs(self):
+        return {"exclude": ("payer",)}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["payer"] = self.payer
+        context["charts"] = payer_charts(self.payer, selectors.payer_weekly(payer=self.payer))
+        return context

@@ -55,8 +55,11 @@ def demo_claims_spec(slug: str):
                 today - timedelta(days=20),  # after the baseline: a reason never seen before
                 new_reason=("CO-252", "An attachment/other documentation is required"),
             ),
+            Drift("Medicaid", recent, denial_rate=0.07),  # improving: half the denials
         ]
-        return ClaimsSpec(rows=60_000, end=today, days=180, seed=11, drifts=drifts)
+        # Humana is one of the five biggest payers, so the dashboard's chart shows its rise.
+        volumes = {"Medicare": 3, "UnitedHealthcare": 3, "Blue Cross Blue Shield": 3, "Humana": 3}
+        return ClaimsSpec(rows=60_000, end=today, days=180, seed=11, drifts=drifts, volumes=volumes)
     return ClaimsSpec(rows=8_000, end=today, days=120, seed=23)
 
 

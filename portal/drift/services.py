@@ -29,6 +29,7 @@ from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.core.exceptions import NotAllowed
 from portal.core.tasks import enqueue
+from portal.dashboard import services as dashboard
 from portal.drift import aggregates
 from portal.drift.detectors import DriftSettings
 from portal.drift.detectors import detect as run_detectors
@@ -139,6 +140,7 @@ def run_execute(run: DriftRun) -> DriftRun:
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
+    dashboard.invalidate(run.customer_id)  # on commit: the dashboard shows this run
     run.refresh_from_db()
     return run
 
