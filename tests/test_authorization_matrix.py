@@ -76,6 +76,8 @@ MATRIX: dict[str, Entry] = {
     "claims:upload-progress": Entry(read=VIEWER, obj="upload"),
     "claims:upload-rejected-csv": Entry(read=VIEWER, obj="upload"),
     "claims:claim-list": Entry(read=VIEWER),
+    "claims:payer-list": Entry(read=VIEWER),
+    "claims:payer-detail": Entry(read=VIEWER, obj="payer"),
     "claims:claim-export": Entry(read=VIEWER),
     "claims:payer-alias-list": Entry(read=VIEWER, write=ANALYST),
     "claims:payer-alias-import": Entry(write=ANALYST),
@@ -85,6 +87,8 @@ MATRIX: dict[str, Entry] = {
     "claims:cpt-group-import": Entry(write=ANALYST),
     "claims:cpt-group-edit": Entry(read=ANALYST, write=ANALYST, obj="override"),
     "claims:cpt-group-delete": Entry(write=ANALYST, obj="override"),
+    # -- dashboard
+    "dashboard:home": Entry(read=VIEWER),
     # -- drift
     "drift:event-list": Entry(read=VIEWER),
     "drift:event-detail": Entry(read=VIEWER, obj="event"),
@@ -104,6 +108,8 @@ MATRIX: dict[str, Entry] = {
     "api:v1:upload-rejected-rows": Entry(read=VIEWER, obj="upload"),
     "api:v1:claim-list": Entry(read=VIEWER),
     "api:v1:claim-detail": Entry(read=VIEWER, obj="claim"),
+    "api:v1:claim-payer-summary": Entry(read=VIEWER),
+    "api:v1:dashboard": Entry(read=VIEWER),
     "api:v1:payer-alias-list": Entry(read=VIEWER, write=ANALYST),
     "api:v1:payer-alias-detail": Entry(read=VIEWER, write=ANALYST, obj="alias"),
     "api:v1:cpt-group-list": Entry(read=VIEWER, write=ANALYST),
