@@ -19,6 +19,7 @@ from portal.claims.cpt import default_group, is_valid_cpt, normalise_cpt
 from portal.claims.models import CptGroupOverride, Payer, PayerAlias, Upload, UploadStatus
 from portal.core.exceptions import Conflict, DomainError, NotAllowed
 from portal.core.tasks import enqueue, enqueue_once
+from portal.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -153,6 +154,7 @@ def _finish(upload: Upload, result: ingest.IngestResult) -> None:
     )
     if status != UploadStatus.FAILED:  # new claims: look for drift (PRODUCT §4)
         enqueue_once("portal.drift.tasks.detect", upload.customer_id, "upload")
+    webhook_events.upload_finished(upload=upload)
     record(
         action=Action.UPLOAD_COMPLETED if status != UploadStatus.FAILED else Action.UPLOAD_FAILED,
         actor=upload.uploaded_by,
@@ -172,6 +174,7 @@ def _finish(upload: Upload, result: ingest.IngestResult) -> None:
 @transaction.atomic
 def _finish_failed(upload: Upload, error: str) -> None:
     ingest.mark(upload, status=UploadStatus.FAILED, error=error, finished_at=timezone.now())
+    webhook_events.upload_finished(upload=upload)
     record(
         action=Action.UPLOAD_FAILED,
         actor=upload.uploaded_by,

@@ -32,6 +32,7 @@ from portal.drift import aggregates
 from portal.drift.detectors import DriftSettings
 from portal.drift.detectors import detect as run_detectors
 from portal.drift.models import DetectionSettings, DriftRun, RunStatus
+from portal.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 ADVISORY_NAMESPACE = 7_302  # pg_advisory_xact_lock(namespace, customer_id): drift runs
@@ -48,7 +49,7 @@ INSERT INTO drift_driftevent ({", ".join(_EVENT_COLUMNS)})
 VALUES ({", ".join(["%s"] * len(_EVENT_COLUMNS))})
 ON CONFLICT ({", ".join(_KEY)}) DO UPDATE SET
     {", ".join(f"{c} = EXCLUDED.{c}" for c in _EVENT_COLUMNS if c not in [*_KEY, "created_at"])}
-RETURNING (xmax = 0)
+RETURNING id, (xmax = 0)
 """
 
 
@@ -144,6 +145,7 @@ def _execute(run: DriftRun) -> None:
     segments = aggregates.segment_aggregates(run.customer_id, windows)
     result = run_detectors(segments, settings)
     created = updated = 0
+    written: list[tuple[int, bool]] = []  # (event id, inserted): for the webhooks
     now = timezone.now()
     with connection.cursor() as cursor:
         for finding in result.findings:
@@ -157,7 +159,8 @@ def _execute(run: DriftRun) -> None:
                 finding.reason_code, json.dumps(finding.details, default=str), run.pk, now, now,
             ]  # fmt: skip
             cursor.execute(_UPSERT_EVENT, values)
-            (inserted,) = cursor.fetchone()
+            event_id, inserted = cursor.fetchone()
+            written.append((event_id, inserted))
             created += int(inserted)
             updated += int(not inserted)
     DriftRun.objects.filter(pk=run.pk).update(
@@ -174,6 +177,7 @@ def _execute(run: DriftRun) -> None:
         events_updated=updated,
         finished_at=timezone.now(),
     )
+    webhook_events.drift_run_completed(run=run, events=written)
 
 
 @transaction.atomic
