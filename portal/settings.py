@@ -272,6 +272,9 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "portal.accounts.roles.Role.choices",
         "AuditActionEnum": "portal.audit.actions.Action.choices",
         "AuditOutcomeEnum": "portal.audit.actions.Outcome.choices",
+        "WebhookEventTypeEnum": "portal.webhooks.models.EventType.choices",
+        "WebhookMessageStatusEnum": "portal.webhooks.models.MessageStatus.choices",
+        "WebhookAttemptOutcomeEnum": "portal.webhooks.models.AttemptOutcome.choices",
     },
 }
 
