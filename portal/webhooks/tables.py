@@ -69,9 +69,16 @@ class WebhookMessageTable(tables.Table):
         order_by = ("-created_at",)
         empty_text = "No messages yet: events and tests appear here once sent."
         attrs = {"class": "table", "id": "messages-table"}
-        row_attrs = {"data-message": lambda record: record.pk, "data-status": lambda r: r.status}
+        row_attrs = {
+            "data-message": lambda record: record.pk,
+            "data-status": lambda record: record.status,
+        }
 
-    def render_status(self, value):
+    def render_event_type(self, record):
+        return record.event_type  # the type's code, as on the wire (not its description)
+
+    def render_status(self, record):
+        value = record.status
         css = {"pending": "queued", "succeeded": "succeeded", "dead": "failed"}.get(value, value)
         return format_html('<span class="status status-{}">{}</span>', css, value)
 

@@ -48,7 +48,13 @@ class AddressNotAllowed(httpcore.ConnectError):
 
 @lru_cache(maxsize=32)
 def _networks(cidrs: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return tuple(ipaddress.ip_network(cidr.strip(), strict=False) for cidr in cidrs if cidr.strip())
+    networks = []
+    for cidr in cidrs:
+        try:  # a malformed entry opens nothing (the system check reports it: webhooks.E002)
+            networks.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(networks)
 
 
 def allowed_networks() -> tuple:
