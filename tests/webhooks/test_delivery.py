@@ -405,3 +405,25 @@ def test_a_result_recorded_after_the_lease_was_lost_does_not_overwrite_the_new_o
     delivery.record_result(delivery.Result(current, AttemptOutcome.SUCCEEDED, 200), now=later)
     message = fresh(message)
     assert message.status == MessageStatus.SUCCEEDED and message.attempts == 2
+
+
+# -- the sweep ------------------------------------------------------------------------------------
+
+
+def test_the_delivery_schedule_sweeps_due_messages(acme, receiver, make_endpoint):
+    from django_q.models import Schedule
+
+    from portal.webhooks import tasks
+
+    Schedule.objects.filter(name="webhooks-deliver").delete()  # as after a flush of the database
+    services.ensure_delivery_schedule()
+    services.ensure_delivery_schedule()  # idempotent
+    schedule = Schedule.objects.get(name="webhooks-deliver")
+    assert (schedule.func, schedule.schedule_type, schedule.minutes, schedule.repeats) == (
+        "portal.webhooks.tasks.deliver_due", Schedule.MINUTES, 1, -1,
+    )  # fmt: skip
+    make_endpoint(receiver.url, receiver=receiver)
+    emit(acme, key="a")
+    emit(acme, key="b")
+    assert tasks.deliver_due() == 2
+    assert len(receiver.verified) == 2
