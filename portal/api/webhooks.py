@@ -75,11 +75,15 @@ class WebhookEndpointWriteSerializer(serializers.Serializer):
     url = serializers.CharField(
         max_length=2000, help_text="http:// or https://, a public address, no credentials."
     )
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EventType.choices),
+    event_types = serializers.MultipleChoiceField(
+        choices=EventType.choices,
         required=False,
         help_text="Empty or absent: every event type.",
     )
+
+    def validate_event_types(self, value) -> list[str]:
+        return [t for t in EventType.values if t in value]  # a set: back to a stable order
+
     enabled = serializers.BooleanField(
         required=False, help_text="false disables it (messages wait); true enables it again."
     )
