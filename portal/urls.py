@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("portal.claims.urls")),
     path("", include("portal.drift.urls")),
     path("", include("portal.dashboard.urls")),
+    path("", include("portal.webhooks.urls")),
     path("", include("portal.accounts.urls")),
 ]
 

@@ -34,6 +34,7 @@ from portal.claims import services as claim_services
 from portal.claims.generator import csv_bytes
 from portal.claims.models import Claim, Payer
 from portal.drift.models import DriftEvent, DriftRun
+from portal.webhooks import services as webhook_services
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -96,6 +97,20 @@ MATRIX: dict[str, Entry] = {
     "drift:run-detail": Entry(read=VIEWER, obj="run"),
     "drift:run-status": Entry(read=VIEWER, obj="run"),
     "drift:settings": Entry(read=ADMIN, write=ADMIN),
+    # -- webhooks
+    "webhooks:endpoint-list": Entry(read=VIEWER),
+    "webhooks:endpoint-create": Entry(read=ADMIN, write=ADMIN),
+    "webhooks:endpoint-detail": Entry(read=VIEWER, obj="endpoint"),
+    "webhooks:endpoint-edit": Entry(read=ADMIN, write=ADMIN, obj="endpoint"),
+    "webhooks:endpoint-delete": Entry(write=ADMIN, obj="endpoint"),
+    "webhooks:endpoint-enable": Entry(write=ADMIN, obj="endpoint"),
+    "webhooks:endpoint-disable": Entry(write=ADMIN, obj="endpoint"),
+    "webhooks:endpoint-test": Entry(write=ADMIN, obj="endpoint"),
+    "webhooks:endpoint-rotate": Entry(write=ADMIN, obj="endpoint"),
+    "webhooks:endpoint-replay-dead": Entry(write=ADMIN, obj="endpoint"),
+    "webhooks:dead-letters": Entry(read=VIEWER),
+    "webhooks:message-detail": Entry(read=VIEWER, obj="message"),
+    "webhooks:message-replay": Entry(write=ADMIN, obj="message"),
     # -- API
     "api:v1:health": Entry(read=PUBLIC),
     "api:v1:me": Entry(read=VIEWER),
@@ -120,6 +135,14 @@ MATRIX: dict[str, Entry] = {
     "api:v1:drift-event-active": Entry(read=VIEWER),
     "api:v1:drift-event-feed": Entry(read=VIEWER),
     "api:v1:drift-event-detail": Entry(read=VIEWER, obj="event"),
+    "api:v1:webhook-endpoint-list": Entry(read=VIEWER, write=ADMIN),
+    "api:v1:webhook-endpoint-detail": Entry(read=VIEWER, write=ADMIN, obj="endpoint"),
+    "api:v1:webhook-endpoint-messages": Entry(read=VIEWER, obj="endpoint"),
+    "api:v1:webhook-endpoint-test": Entry(write=ADMIN, obj="endpoint"),
+    "api:v1:webhook-endpoint-rotate-secret": Entry(write=ADMIN, obj="endpoint"),
+    "api:v1:webhook-message-list": Entry(read=VIEWER),
+    "api:v1:webhook-message-detail": Entry(read=VIEWER, obj="message"),
+    "api:v1:webhook-message-replay": Entry(write=ADMIN, obj="message"),
     "api:schema": Entry(read=PUBLIC),
     "api:docs": Entry(read=PUBLIC),
     "api:redoc": Entry(read=PUBLIC),
@@ -228,6 +251,10 @@ def _seed_customer(customer, owner, tmp_path, tag):
         customer=customer, user=owner, name="matrix", scope="read", actor=None
     )
     membership = Membership.objects.filter(customer=customer).exclude(user=owner).first()
+    endpoint, _ = webhook_services.endpoint_create(
+        customer=customer, actor=None, name="Matrix", url="https://hooks.example.com/in"
+    )
+    message = webhook_services.endpoint_send_test(endpoint=endpoint, actor=None)
     return {
         "upload": upload.pk,
         "claim": Claim.objects.filter(customer=customer).first().pk,
@@ -238,6 +265,8 @@ def _seed_customer(customer, owner, tmp_path, tag):
         "payer": payer.pk,
         "membership": membership.pk,
         "token": token.pk,
+        "endpoint": endpoint.pk,
+        "message": message.pk,
         "audit": AuditEvent.objects.filter(customer=customer).first().pk,
     }
 

@@ -16,6 +16,7 @@ from portal.api import (
     me,
     members,
     uploads,
+    webhooks,
 )
 from portal.api.views import not_found
 
@@ -28,6 +29,8 @@ router.register("payer-aliases", mappings.PayerAliasViewSet, basename="payer-ali
 router.register("cpt-groups", mappings.CptGroupViewSet, basename="cpt-group")
 router.register("drift-runs", drift.DriftRunViewSet, basename="drift-run")
 router.register("drift-events", drift.DriftEventViewSet, basename="drift-event")
+router.register("webhook-endpoints", webhooks.WebhookEndpointViewSet, basename="webhook-endpoint")
+router.register("webhook-messages", webhooks.WebhookMessageViewSet, basename="webhook-message")
 
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),

@@ -51,6 +51,15 @@ class Action(models.TextChoices):
     ALERT_FEEDBACK_CHANGED = "alert.feedback_changed", "Changed alert feedback"
     ALERT_NOTIFIED = "alert.notified", "E-mailed an alert"
     ALERT_NOTIFY_FAILED = "alert.notify_failed", "Failed to e-mail an alert"
+    WEBHOOK_ENDPOINT_CREATED = "webhook_endpoint.created", "Created a webhook endpoint"
+    WEBHOOK_ENDPOINT_UPDATED = "webhook_endpoint.updated", "Changed a webhook endpoint"
+    WEBHOOK_ENDPOINT_DELETED = "webhook_endpoint.deleted", "Deleted a webhook endpoint"
+    WEBHOOK_ENDPOINT_ENABLED = "webhook_endpoint.enabled", "Enabled a webhook endpoint"
+    WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint.disabled", "Disabled a webhook endpoint"
+    WEBHOOK_SECRET_ROTATED = "webhook_endpoint.secret_rotated", "Rotated a webhook secret"
+    WEBHOOK_TEST_REQUESTED = "webhook_endpoint.test_requested", "Sent a test webhook"
+    WEBHOOK_REPLAYED = "webhook_message.replayed", "Replayed a webhook message"
+    WEBHOOK_SENT = "webhook.sent", "Sent a webhook"
 
 
 class Outcome(models.TextChoices):

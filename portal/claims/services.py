@@ -21,6 +21,7 @@ from portal.claims.models import CptGroupOverride, Payer, PayerAlias, Upload, Up
 from portal.core.exceptions import Conflict, DomainError, NotAllowed
 from portal.core.tasks import enqueue, enqueue_once
 from portal.dashboard import services as dashboard
+from portal.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 MAX_UPLOAD_BYTES = 2 * 1024**3
@@ -169,6 +170,7 @@ def _finish(upload: Upload, result: ingest.IngestResult) -> None:
     if status != UploadStatus.FAILED:  # new claims: look for drift (PRODUCT §4)
         enqueue_once("portal.drift.tasks.detect", upload.customer_id, "upload")
     dashboard.invalidate(upload.customer_id)  # on commit
+    webhook_events.upload_finished(upload=upload)
     record(
         action=Action.UPLOAD_COMPLETED if status != UploadStatus.FAILED else Action.UPLOAD_FAILED,
         actor=upload.uploaded_by,
@@ -189,6 +191,7 @@ def _finish(upload: Upload, result: ingest.IngestResult) -> None:
 def _finish_failed(upload: Upload, error: str) -> None:
     ingest.mark(upload, status=UploadStatus.FAILED, error=error, finished_at=timezone.now())
     dashboard.invalidate(upload.customer_id)  # on commit
+    webhook_events.upload_finished(upload=upload)
     record(
         action=Action.UPLOAD_FAILED,
         actor=upload.uploaded_by,

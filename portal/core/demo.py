@@ -69,6 +69,9 @@ def detect_drift(*, echo=print) -> None:
 
     drift.ensure_weekly_schedule()
     drift.ensure_recovery_schedule()
+    from portal.webhooks.services import ensure_delivery_schedule
+
+    ensure_delivery_schedule()  # the webhook retry sweep
     for slug, _ in DEMO_CUSTOMERS:
         run = drift.detect_now(customer=Customer.objects.get(slug=slug), trigger="demo")
         echo(

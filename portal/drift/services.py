@@ -34,6 +34,7 @@ from portal.drift import aggregates
 from portal.drift.detectors import DriftSettings
 from portal.drift.detectors import detect as run_detectors
 from portal.drift.models import DetectionSettings, DriftRun, RunStatus
+from portal.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 ADVISORY_NAMESPACE = 7_302  # pg_advisory_xact_lock(namespace, customer_id): drift runs
@@ -155,7 +156,7 @@ def _execute(run: DriftRun) -> None:
     segments = aggregates.segment_aggregates(run.customer_id, windows)
     result = run_detectors(segments, settings)
     created = updated = 0
-    touched: list[int] = []
+    written: list[tuple[int, bool]] = []  # (event id, inserted): for webhooks and alerts
     now = timezone.now()
     with connection.cursor() as cursor:
         for finding in result.findings:
@@ -170,7 +171,7 @@ def _execute(run: DriftRun) -> None:
             ]  # fmt: skip
             cursor.execute(_UPSERT_EVENT, values)
             event_id, inserted = cursor.fetchone()
-            touched.append(event_id)
+            written.append((event_id, inserted))
             created += int(inserted)
             updated += int(not inserted)
     DriftRun.objects.filter(pk=run.pk).update(
@@ -187,8 +188,9 @@ def _execute(run: DriftRun) -> None:
         events_updated=updated,
         finished_at=timezone.now(),
     )
+    webhook_events.drift_run_completed(run=run, events=written)
     # Alerts commit with the events that raised them, or not at all (PRODUCT §5).
-    alerts_evaluate(customer=run.customer, event_ids=touched)
+    alerts_evaluate(customer=run.customer, event_ids=[event_id for event_id, _ in written])
 
 
 ORPHAN_ERROR = (

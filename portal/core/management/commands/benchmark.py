@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark and print its figures (ingest, detect)."
+    help = "Run a benchmark and print its figures (ingest, detect, webhooks)."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="what", required=True)
@@ -20,6 +20,9 @@ class Command(BaseCommand):
         detect = sub.add_parser("detect", help="a drift run vs the plain grouped SQL")
         detect.add_argument("--claims", type=int, default=1_000_000)
         detect.add_argument("--json", action="store_true", help="One JSON object on stdout.")
+        hooks = sub.add_parser("webhooks", help="webhook deliveries per second, one worker")
+        hooks.add_argument("--messages", type=int, default=2000)
+        hooks.add_argument("--json", action="store_true", help="One JSON object on stdout.")
 
     def handle(self, *args, what, **options):
         if what == "ingest":
@@ -34,6 +37,13 @@ class Command(BaseCommand):
             echo = (lambda m: print(m, file=sys.stderr)) if options["json"] else self.stdout.write
             result = drift_benchmark.run(claims=options["claims"], echo=echo)
             self._report(result, options["json"], ok=result["ratio"] <= 3.0)
+        elif what == "webhooks":
+            from portal.webhooks import benchmark as webhooks_benchmark
+
+            echo = (lambda m: print(m, file=sys.stderr)) if options["json"] else self.stdout.write
+            result = webhooks_benchmark.run(messages=options["messages"], echo=echo)
+            ok = result["messages_per_second"] >= 50 and result["rejected_by_receiver"] == 0
+            self._report(result, options["json"], ok=ok)
         else:  # pragma: no cover - argparse refuses unknown subcommands
             raise CommandError(f"Unknown benchmark {what!r}.")
 
