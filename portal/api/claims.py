@@ -21,6 +21,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from portal.api.base import CustomerScopedMixin
+from portal.api.pagination import KeysetPagination
 from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.claims import selectors
@@ -163,6 +164,7 @@ class ClaimViewSet(
     CustomerScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = ClaimSerializer
+    pagination_class = KeysetPagination
     filter_backends = FILTER_BACKENDS
     filterset_class = ClaimFilter
     search_fields = ["^claim_id"]
