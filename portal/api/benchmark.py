@@ -287,18 +287,30 @@ def _pages(response, per_page: int) -> int | None:
 
 def _deep(client, path: str, per_page: int) -> tuple[str, int]:
     """The URL of page ``DEEP_PAGE`` (or the deepest page) as a client gets there: the page
-    before it by number, then its ``next`` link (a cursor). Untimed setup."""
+    before it by number, then its ``next`` link (a cursor). Untimed setup; when the count is
+    capped, a binary search finds the last page that has a next one."""
     first = client.get(path)
     first.raise_for_status()
     pages = _pages(first, per_page)
     target = DEEP_PAGE if pages is None else min(DEEP_PAGE, pages)
-    while target > 1:
-        before = client.get(path, params={"page": target - 1})
-        url = _next_url(before, path) if before.status_code == 200 else None
-        if url:
-            return url, target
-        target //= 2  # fewer rows than the capped count promised: look shallower
-    return path, 1
+    if target == 1:
+        return path, 1
+
+    def next_of(page: int) -> str | None:
+        response = client.get(path, params={"page": page})
+        return _next_url(response, path) if response.status_code == 200 else None
+
+    if url := next_of(target - 1):
+        return url, target
+    good, bad = 1, target - 1  # page ``good`` has a next page, page ``bad`` has none
+    url = _next_url(first, path)
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        if found := next_of(middle):
+            good, url = middle, found
+        else:
+            bad = middle
+    return (url, good + 1) if url else (path, 1)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -418,6 +430,7 @@ def _summarise(claims, clients, requests, targets, results, seconds, sizes, deep
                 "requests": len(mine),
                 "errors": sum(1 for r in mine if r[1] != 200),
                 "error_statuses": sorted({str(r[1]) for r in mine if r[1] != 200}),
+                "min_ms": round(min(latencies), 1),
                 "p50_ms": round(statistics.median(latencies), 1),
                 "p95_ms": round(_percentile(latencies, 0.95), 1),
                 "p99_ms": round(_percentile(latencies, 0.99), 1),
@@ -435,6 +448,8 @@ def _summarise(claims, clients, requests, targets, results, seconds, sizes, deep
                 "endpoint": label,
                 "deep_page": page,
                 "ratio_p50": round(deep["p50_ms"] / first["p50_ms"], 2) if page > 1 else None,
+                # the fastest answer of each is its cost without queueing: steadier under noise
+                "ratio_min": round(deep["min_ms"] / first["min_ms"], 2) if page > 1 else None,
                 "queries_page_1": first["queries"],
                 "queries_deep": deep["queries"],
                 "queries_page_size_10": sizes[label][10],

@@ -59,8 +59,9 @@ FILTER_BACKENDS = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
 
 def _short(value: str) -> str:
     """At most ``AUDIT_VALUE_CHARS`` characters *as JSON* (non-ASCII grows to ``\\uXXXX``): the
-    audit row's data is capped at 2 KB, and a request must never fail over its own audit line."""
-    value = value[:AUDIT_VALUE_CHARS]
+    audit row's data is capped at 2 KB, and a request must never fail over its own audit line
+    (nor over a NUL character: jsonb refuses it, and ``?ordering=`` lets one through)."""
+    value = value.replace("\x00", "")[:AUDIT_VALUE_CHARS]
     while len(json.dumps(value)) > AUDIT_VALUE_CHARS + 2:
         value = value[: len(value) // 2]
     return value

@@ -112,6 +112,11 @@ class TableView(SingleTableMixin, FilterView):
             paginate["cursor"] = self.request.GET.get("cursor") or None
         return paginate
 
+    def paginate_queryset(self, queryset, page_size):
+        """The table pages itself; ListView's own paginator would COUNT(*) every matching row
+        (all the customer's claims) on every request for a ``page_obj`` nobody shows."""
+        return None, None, queryset, False
+
     def page_number(self) -> str:
         """The page shown, for the audit log (a cursor page knows its number too)."""
         table = getattr(self, "_table", None)

@@ -9,10 +9,12 @@ from portal.api import benchmark
 
 pytestmark = pytest.mark.django_db(transaction=True)  # gunicorn reads what we commit
 
-# Latency ratios of medians over a few requests on a shared 2-core machine wobble by ±30 %;
-# the bound below still fails an OFFSET page 2,000 (several times page 1 at this size), and the
-# full-size run checks the product's 1.5.
-RATIO_BOUND = 2.0
+# A dozen requests per page on a shared 2-core machine (other test runs, PostgreSQL, gunicorn and
+# the clients on the same cores): the medians wobble by a factor of two or more, so the product's
+# 1.5 is asserted on the fastest answer of each page (its cost without queueing, steady under
+# noise), and the medians get a generous bound. The full-size run checks the medians at 1.5.
+RATIO_BOUND = 1.5
+MEDIAN_RATIO_BOUND = 3.0
 
 
 def test_lists_stay_fast_and_constant_in_queries_under_load():
@@ -30,7 +32,8 @@ def test_lists_stay_fast_and_constant_in_queries_under_load():
         assert row["queries_page_1"] == row["queries_deep"], (name, row)
         assert row["queries_page_size_10"] == row["queries_page_size_200"], (name, row)
         if row["ratio_p50"] is not None:
-            assert row["ratio_p50"] <= RATIO_BOUND, (name, row)
+            assert row["ratio_min"] <= RATIO_BOUND, (name, row)
+            assert row["ratio_p50"] <= MEDIAN_RATIO_BOUND, (name, row)
 
     names = {check["check"]: check["ok"] for check in result["checks"]}
     assert names["no errors"] and names["queries per request independent of page and page size"]

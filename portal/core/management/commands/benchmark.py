@@ -85,13 +85,14 @@ class Command(BaseCommand):
             )
         self.stdout.write("")
         self.stdout.write(
-            f"{'list':<22} {'deep page':>9} {'deep/1 (p50)':>12} {'queries 1/deep':>15} "
-            f"{'size 10/200':>12}"
+            f"{'list':<22} {'deep page':>9} {'deep/1 (p50)':>12} {'(min)':>6} "
+            f"{'queries 1/deep':>15} {'size 10/200':>12}"
         )
         for row in result["lists"]:
             ratio = "—" if row["ratio_p50"] is None else row["ratio_p50"]
             self.stdout.write(
                 f"{row['endpoint']:<22} {row['deep_page']:>9} {ratio!s:>12} "
+                f"{row['ratio_min'] if row['ratio_min'] is not None else '—'!s:>6} "
                 f"{row['queries_page_1']!s:>7}/{row['queries_deep']!s:<7} "
                 f"{row['queries_page_size_10']!s:>5}/{row['queries_page_size_200']!s:<6}"
             )
