@@ -74,6 +74,10 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+# Benchmarks only: the SQL statements of each request in an X-Query-Count header.
+PAYERWATCH_QUERY_COUNT_HEADER = env_bool("PAYERWATCH_QUERY_COUNT_HEADER", False)
+if PAYERWATCH_QUERY_COUNT_HEADER:
+    MIDDLEWARE.insert(0, "portal.core.middleware.QueryCountMiddleware")
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"

@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_v
 from rest_framework import mixins, serializers, viewsets
 
 from portal.api.base import CustomerScopedMixin
+from portal.api.pagination import KeysetPagination
 from portal.audit.filters import AuditEventFilter
 from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_events_for_customer
@@ -64,6 +65,7 @@ class AuditEventViewSet(
     CustomerScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = AuditEventSerializer
+    pagination_class = KeysetPagination
     filterset_class = AuditEventFilter
     search_fields = ["actor_email", "object_id", "request_id"]
     ordering_fields = ["created_at", "action"]

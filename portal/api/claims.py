@@ -24,6 +24,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from portal.api.base import CustomerScopedMixin
+from portal.api.pagination import KeysetPagination, PagePagination
 from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.claims import selectors
@@ -61,8 +62,9 @@ FILTER_BACKENDS = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
 
 def _short(value: str) -> str:
     """At most ``AUDIT_VALUE_CHARS`` characters *as JSON* (non-ASCII grows to ``\\uXXXX``): the
-    audit row's data is capped at 2 KB, and a request must never fail over its own audit line."""
-    value = value[:AUDIT_VALUE_CHARS]
+    audit row's data is capped at 2 KB, and a request must never fail over its own audit line
+    (nor over a NUL character: jsonb refuses it, and ``?ordering=`` lets one through)."""
+    value = value.replace("\x00", "")[:AUDIT_VALUE_CHARS]
     while len(json.dumps(value)) > AUDIT_VALUE_CHARS + 2:
         value = value[: len(value) // 2]
     return value
@@ -256,6 +258,7 @@ class ClaimViewSet(
     CustomerScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = ClaimSerializer
+    pagination_class = KeysetPagination
     filter_backends = FILTER_BACKENDS
     filterset_class = ClaimFilter
     search_fields = ["^claim_id"]
@@ -307,6 +310,8 @@ class ClaimViewSet(
     @action(
         detail=False,
         url_path="payer-summary",
+        # One row per payer (tens, not millions): page numbers serve it well.
+        pagination_class=PagePagination,
         filterset_class=PayerSummaryFilter,
         serializer_class=PayerSummarySerializer,
         search_fields=["name"],

@@ -34,7 +34,7 @@ from rest_framework.response import Response
 
 from portal.api.base import CustomerScopedMixin
 from portal.api.claims import CPT_GROUP_PARAMETER, FILTER_BACKENDS
-from portal.api.pagination import NewestFirstCursorPagination, PagePagination
+from portal.api.pagination import KeysetPagination, NewestFirstCursorPagination
 from portal.drift import selectors, services
 from portal.drift.filters import DriftEventFilter, DriftRunFilter
 from portal.drift.models import DriftEvent, DriftRun
@@ -325,6 +325,7 @@ class DriftRunViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = DriftRunSerializer
+    pagination_class = KeysetPagination
     parser_classes = [JSONParser]
     filter_backends = FILTER_BACKENDS
     filterset_class = DriftRunFilter
@@ -412,7 +413,7 @@ class DriftEventViewSet(
     CustomerScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = DriftEventSerializer
-    pagination_class = PagePagination
+    pagination_class = KeysetPagination
     filter_backends = FILTER_BACKENDS
     filterset_class = DriftEventFilter
     search_fields = ["payer__name", "reason_code"]

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from portal.api.base import CustomerScopedMixin
 from portal.api.claims import FILTER_BACKENDS, listing_summary
+from portal.api.pagination import KeysetPagination
 from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.claims import selectors, services
@@ -227,6 +228,7 @@ class UploadViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = UploadSerializer
+    pagination_class = KeysetPagination
     parser_classes = [MultiPartParser]
     filter_backends = FILTER_BACKENDS
     filterset_class = UploadFilter

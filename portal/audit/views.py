@@ -12,6 +12,7 @@ class CustomerAuditView(CustomerMixin, TableView):
     filterset_class = AuditEventFilter
     template_name = "audit/event_list.html"
     paginate_by = 50
+    keyset = True
 
     def get_queryset(self):
         return audit_events_for_customer(customer=self.customer)
@@ -24,6 +25,7 @@ class StaffAuditView(StaffRequiredMixin, TableView):
     filterset_class = AuditEventFilter
     template_name = "audit/event_list.html"
     paginate_by = 50
+    keyset = True
 
     def get_queryset(self):
         return audit_events_all()

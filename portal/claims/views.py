@@ -97,6 +97,7 @@ class UploadListView(ReadWriteMixin, TableView):
     table_class = UploadTable
     filterset_class = UploadFilter
     template_name = "claims/upload_list.html"
+    keyset = True
 
     def get_queryset(self):
         return selectors.upload_list(customer=self.customer)
@@ -133,6 +134,7 @@ class UploadDetailView(CustomerMixin, TableView):
     filterset_class = RejectedRowFilter
     template_name = "claims/upload_detail.html"
     paginate_by = 50
+    keyset = True
 
     def get(self, request, *args, **kwargs):
         self.upload = _get_or_404(selectors.upload_get, customer=self.customer, pk=kwargs["pk"])
@@ -143,7 +145,7 @@ class UploadDetailView(CustomerMixin, TableView):
                 actor=request.user,
                 customer=self.customer,
                 obj=self.upload,
-                data={"page": request.GET.get("page", "1")[:10], **_active_filters(self.filterset)},
+                data={"page": self.page_number(), **_active_filters(self.filterset)},
             )
         return response
 
@@ -207,6 +209,7 @@ class ClaimListView(CustomerMixin, TableView):
     filterset_class = ClaimFilter
     template_name = "claims/claim_list.html"
     paginate_by = 50
+    keyset = True
 
     def get_queryset(self):
         return selectors.claim_list(customer=self.customer)
@@ -221,7 +224,7 @@ class ClaimListView(CustomerMixin, TableView):
             actor=request.user,
             customer=self.customer,
             data={
-                "page": request.GET.get("page", "1")[:10],
+                "page": self.page_number(),
                 "filters": _active_filters(self.filterset),
             },
         )

@@ -95,3 +95,30 @@ class SessionLifetimeMiddleware:
             elif now - started > settings.SESSION_ABSOLUTE_LIFETIME.total_seconds():
                 logout(request)
         return self.get_response(request)
+
+
+QUERY_COUNT_HEADER = "X-Query-Count"
+
+
+class QueryCountMiddleware:
+    """Benchmarks only (``PAYERWATCH_QUERY_COUNT_HEADER=true``, never in production): the number
+    of SQL statements a request ran, in the ``X-Query-Count`` response header. Outermost, so the
+    session, authentication and audit queries count too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.db import connection
+
+        executed = 0
+
+        def count(execute, sql, params, many, context):
+            nonlocal executed
+            executed += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            response = self.get_response(request)
+        response[QUERY_COUNT_HEADER] = str(executed)
+        return response

@@ -8,9 +8,11 @@ from django.http import Http404
 from django.utils.cache import patch_vary_headers
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
+from django_tables2.rows import BoundRows
 
 from portal.accounts.models import Customer
 from portal.accounts.selectors import customer_for_user, role_of
+from portal.core import keyset
 
 
 class CustomerMixin(LoginRequiredMixin):
@@ -63,14 +65,63 @@ class StaffRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+class KeysetTablePaginator:
+    """django-tables2's paginator for the big lists: one keyset page (``core.keyset``) of the
+    table's ordered queryset. ``?cursor=`` wins over ``?page=``; a cursor made for another sort
+    (the sort link changed it) or one we did not write starts again at page 1; a page number
+    past the end shows the last page, as Django's paginator does."""
+
+    keyset = True
+    max_per_page = 200  # ``?per_page=`` is the reader's to choose, within PRODUCT §9's bound
+
+    def __init__(self, rows, per_page, *args, cursor=None, **kwargs):
+        self.rows, self.cursor = rows, cursor
+        self.per_page = max(1, min(int(per_page), self.max_per_page))
+
+    def page(self, number) -> keyset.Page:
+        queryset = self.rows.data.data  # ordered by the table's sort
+        try:
+            page = keyset.page(queryset, per_page=self.per_page, cursor=self.cursor, number=number)
+        except keyset.InvalidCursor:
+            page = keyset.page(queryset, per_page=self.per_page)
+        if not page.object_list and page.number > 1 and page.count_exact and not self.cursor:
+            page = keyset.page(queryset, per_page=self.per_page, number=page.num_pages)
+        self.count, self.count_exact, self.num_pages = page.count, page.count_exact, page.num_pages
+        self.count_limit = keyset.COUNT_LIMIT
+        page.object_list = BoundRows(page.object_list, self.rows.table)
+        return page
+
+
 class TableView(SingleTableMixin, FilterView):
     """A django-tables2 table with a django-filter form, served whole or as the ``#table`` partial.
 
     The page template defines ``{% partialdef table %}``; htmx requests (sorting, paging,
     filtering) get only that partial, except history restores, which need the whole page.
+    ``keyset = True`` for lists that can grow to millions of rows: next/previous links carry a
+    cursor and the count stops at ``keyset.COUNT_LIMIT``, so a deep page costs what page 1 costs.
     """
 
     paginate_by = 25
+    keyset = False
+
+    def get_table_pagination(self, table):
+        paginate = super().get_table_pagination(table)
+        if self.keyset and paginate:
+            paginate = {} if paginate is True else dict(paginate)
+            paginate["paginator_class"] = KeysetTablePaginator
+            paginate["cursor"] = self.request.GET.get("cursor") or None
+        return paginate
+
+    def paginate_queryset(self, queryset, page_size):
+        """The table pages itself; ListView's own paginator would COUNT(*) every matching row
+        (all the customer's claims) on every request for a ``page_obj`` nobody shows."""
+        return None, None, queryset, False
+
+    def page_number(self) -> str:
+        """The page shown, for the audit log (a cursor page knows its number too)."""
+        table = getattr(self, "_table", None)
+        page = getattr(table, "page", None)
+        return str(page.number) if page is not None else self.request.GET.get("page", "1")[:10]
 
     def get_template_names(self):
         names = super().get_template_names()
@@ -89,6 +140,7 @@ class TableView(SingleTableMixin, FilterView):
     def get_table(self, **kwargs):
         """Mark the table as filtered: its empty state says "nothing matches", not "nothing yet"."""
         table = super().get_table(**kwargs)
+        self._table = table
         form = self.filterset.form
         table.is_filtered = form.is_bound and any(
             value not in (None, "", []) for value in getattr(form, "cleaned_data", {}).values()

@@ -42,6 +42,7 @@ class RunListView(ReadWriteMixin, TableView):
     table_class = DriftRunTable
     filterset_class = DriftRunFilter
     template_name = "drift/run_list.html"
+    keyset = True
 
     def get_queryset(self):
         return selectors.drift_run_list(customer=self.customer)
@@ -95,6 +96,7 @@ class EventListView(CustomerMixin, TableView):
     table_class = DriftEventTable
     filterset_class = DriftEventFilter
     template_name = "drift/event_list.html"
+    keyset = True
 
     def get_queryset(self):
         return selectors.drift_event_list(customer=self.customer)

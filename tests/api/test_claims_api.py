@@ -249,3 +249,10 @@ def test_a_long_filter_value_never_breaks_the_audit_line(bearer, acme, bob):
     [event] = viewed_events()
     assert set(event.data["filters"]) == {"q", "search", "cpt"}
     assert len(json.dumps(event.data)) < 2048
+
+
+def test_a_nul_character_in_ordering_is_ignored_and_audited_without_it(bearer, acme, bob):
+    make_claim(acme, "C-1")
+    response = bearer(bob, acme).get(URL, {"ordering": "cpt\x00"})
+    assert ids(response) == ["C-1"]
+    assert viewed_events().last().data["filters"] == {"ordering": "cpt"}

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Run a benchmark and print its figures (ingest, detect, webhooks)."
+    help = "Run a benchmark and print its figures (ingest, detect, webhooks, api)."
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="what", required=True)
@@ -23,6 +23,12 @@ class Command(BaseCommand):
         hooks = sub.add_parser("webhooks", help="webhook deliveries per second, one worker")
         hooks.add_argument("--messages", type=int, default=2000)
         hooks.add_argument("--json", action="store_true", help="One JSON object on stdout.")
+        api = sub.add_parser("api", help="list pages and API lists under load (real gunicorn)")
+        api.add_argument("--claims", type=int, default=1_000_000)
+        api.add_argument("--clients", type=int, default=20, help="Concurrent clients.")
+        api.add_argument("--requests", type=int, default=50, help="Requests per endpoint and page.")
+        api.add_argument("--json", action="store_true", help="One JSON object on stdout.")
+        api.add_argument("--strict", action="store_true", help="Exit 1 when a check fails.")
 
     def handle(self, *args, what, **options):
         if what == "ingest":
@@ -44,6 +50,19 @@ class Command(BaseCommand):
             result = webhooks_benchmark.run(messages=options["messages"], echo=echo)
             ok = result["messages_per_second"] >= 50 and result["rejected_by_receiver"] == 0
             self._report(result, options["json"], ok=ok)
+        elif what == "api":
+            from portal.api import benchmark as api_benchmark
+
+            echo = (lambda m: print(m, file=sys.stderr)) if options["json"] else self.stdout.write
+            result = api_benchmark.run(
+                claims=options["claims"],
+                clients=options["clients"],
+                requests=options["requests"],
+                echo=echo,
+            )
+            self._report_api(result, options["json"])
+            if options["strict"] and not all(check["ok"] for check in result["checks"]):
+                raise CommandError("A PRODUCT §12 target was missed.")
         else:  # pragma: no cover - argparse refuses unknown subcommands
             raise CommandError(f"Unknown benchmark {what!r}.")
 
@@ -55,3 +74,40 @@ class Command(BaseCommand):
             self.stdout.write(f"  {key:<24} {value}")
         style = self.style.SUCCESS if ok else self.style.WARNING
         self.stdout.write(style("within target" if ok else "OUTSIDE the target"))
+
+    def _report_api(self, result: dict, as_json: bool) -> None:
+        if as_json:
+            self.stdout.write(json.dumps(result))
+            return
+        self.stdout.write(
+            f"{result['claims']:,} claims, {result['clients']} clients, "
+            f"{result['requests_per_second']} requests/s over {result['seconds']} s "
+            f"(gunicorn {result['gunicorn']}, {result['cpus']} CPUs)"
+        )
+        header = f"{'endpoint':<22} {'page':>5} {'requests':>8} {'errors':>6} "
+        header += f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'queries':>8}"
+        self.stdout.write(header)
+        for row in result["endpoints"]:
+            self.stdout.write(
+                f"{row['endpoint']:<22} {row['page']:>5} {row['requests']:>8} {row['errors']:>6} "
+                f"{row['p50_ms']:>8} {row['p95_ms']:>8} {row['p99_ms']:>8} {row['queries']!s:>8}"
+                + (f"  statuses {row['error_statuses']}" if row["errors"] else "")
+            )
+        self.stdout.write("")
+        self.stdout.write(
+            f"{'list':<22} {'deep page':>9} {'deep/1 (p50)':>12} {'(min)':>6} "
+            f"{'queries 1/deep':>15} {'size 10/200':>12}"
+        )
+        for row in result["lists"]:
+            ratio = "—" if row["ratio_p50"] is None else row["ratio_p50"]
+            self.stdout.write(
+                f"{row['endpoint']:<22} {row['deep_page']:>9} {ratio!s:>12} "
+                f"{row['ratio_min'] if row['ratio_min'] is not None else '—'!s:>6} "
+                f"{row['queries_page_1']!s:>7}/{row['queries_deep']!s:<7} "
+                f"{row['queries_page_size_10']!s:>5}/{row['queries_page_size_200']!s:<6}"
+            )
+        self.stdout.write("")
+        for check in result["checks"]:
+            style = self.style.SUCCESS if check["ok"] else self.style.ERROR
+            verdict = "PASS" if check["ok"] else "FAIL"
+            self.stdout.write(style(f"{verdict}  {check['check']}: {check['detail']}"))
