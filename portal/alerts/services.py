@@ -415,7 +415,8 @@ def _needs_followup(alert: Alert) -> bool:
 
 def _locked(customer: Customer, pks: Iterable[int]) -> list[Alert]:
     return list(
-        Alert.objects.select_for_update()
+        # of=("self",): the rule is a nullable (outer) join, which FOR UPDATE cannot lock
+        Alert.objects.select_for_update(of=("self",))
         .filter(customer=customer, pk__in=list(pks))
         .select_related("rule", "customer")
         .order_by("pk")

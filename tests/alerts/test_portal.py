@@ -1,0 +1,330 @@
+"""Portal alerts pages (PRODUCT §5, §8): the alerts table (active / all, filters, bulk status),
+one alert (status, suppression, notification, evidence, feedback in place) and the rules (CRUD)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.alerts.models import Alert, AlertFeedback, AlertRule, AlertStatus, Verdict
+from portal.audit.actions import Action
+from portal.audit.models import AuditEvent
+from tests.alerts.conftest import default_rule, payer, rule
+
+pytestmark = pytest.mark.django_db
+
+
+def url(name, *args, slug="acme"):
+    return reverse(f"alerts:{name}", args=[slug, *args])
+
+
+def page(client, path, **params):
+    response = client.get(path, params)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+# -- access ---------------------------------------------------------------------------------------
+
+
+def test_every_alerts_page_by_role(client, acme, alice, analyst, bob, charlie, raise_alert):
+    alert = raise_alert()
+    the_rule = default_rule(acme)
+    pages = {
+        "alert-list": (), "alert-detail": (alert.pk,), "rule-list": (),
+        "rule-create": (), "rule-edit": (the_rule.pk,), "rule-delete": (the_rule.pk,),
+    }  # fmt: skip
+    manage_only = {"rule-create", "rule-edit", "rule-delete"}
+    for user, who in [(alice, "alice"), (analyst, "analyst"), (bob, "bob"), (charlie, "charlie")]:
+        client.force_login(user)
+        for name, args in pages.items():
+            expected = 200
+            if who == "charlie":
+                expected = 404
+            elif name in manage_only and who in ("analyst", "bob"):
+                expected = 403
+            assert client.get(url(name, *args)).status_code == expected, (who, name)
+    client.logout()
+    response = client.get(url("alert-list"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_charlie_gets_404_on_every_post(client, acme, charlie, raise_alert):
+    alert = raise_alert()
+    the_rule = default_rule(acme)
+    client.force_login(charlie)
+    posts = [
+        (url("alert-list"), {"action": "resolve", "alert": [alert.pk]}),
+        (url("alert-detail", alert.pk), {"verdict": "noise"}),
+        (url("alert-status", alert.pk), {"action": "resolve"}),
+        (url("rule-create"), {"name": "Mine"}),
+        (url("rule-edit", the_rule.pk), {"name": "Mine"}),
+        (url("rule-toggle", the_rule.pk), {"enabled": "false"}),
+        (url("rule-delete", the_rule.pk), {}),
+    ]
+    for path, data in posts:
+        assert client.post(path, data).status_code == 404, path
+    alert.refresh_from_db()
+    the_rule.refresh_from_db()
+    assert alert.status == AlertStatus.OPEN and the_rule.enabled and the_rule.name == "Denials"
+    assert not AlertFeedback.objects.exists()
+
+
+def test_globex_pages_do_not_show_acme_alerts(client, acme, globex, charlie, raise_alert):
+    alert = raise_alert()
+    client.force_login(charlie)
+    assert client.get(url("alert-detail", alert.pk, slug="globex")).status_code == 404
+    listing = page(client, url("alert-list", slug="globex"), tab="all")
+    assert f'data-alert="{alert.pk}"' not in listing
+
+
+def test_nav_has_one_alerts_link_after_drift(client, acme, bob):
+    client.force_login(bob)
+    html = page(client, reverse("drift:event-list", args=["acme"]))
+    drift = html.index(f'href="{reverse("drift:event-list", args=["acme"])}"')
+    alerts = html.index(f'href="{url("alert-list")}"')
+    assert drift < alerts and html.count(f'href="{url("alert-list")}"') == 1
+    assert f'href="{url("rule-list")}"' not in html  # rules are reached from the alerts page
+
+
+# -- rules ----------------------------------------------------------------------------------------
+
+
+def rule_form(**changes) -> dict:
+    return {
+        "name": "Humana denials", "enabled": "on", "drift_types": ["denial_rate"],
+        "min_severity": "0.4", "direction": "worsening",
+        "email_recipients": "rcm@acme.test, cfo@acme.test\nbilling@acme.test",
+        "cooldown_hours": "12", **changes,
+    }  # fmt: skip
+
+
+def test_admin_creates_a_rule_with_every_filter(client, acme, alice):
+    humana = payer(acme, "Humana")
+    client.force_login(alice)
+    form = page(client, url("rule-create"))
+    assert 'name="drift_types"' in form and "Humana" in form and 'value="E/M"' in form
+    assert 'name="webhook_endpoint_ids"' not in form  # the webhooks app is not installed here
+    response = client.post(
+        url("rule-create"), rule_form(payer_ids=[humana.pk], cpt_groups=["E/M", "Surgery"])
+    )
+    assert response.status_code == 302 and response["Location"] == url("rule-list")
+    saved = AlertRule.objects.get(customer=acme)
+    assert (saved.name, saved.enabled, saved.drift_types, saved.payer_ids, saved.cpt_groups) == (
+        "Humana denials",
+        True,
+        ["denial_rate"],
+        [humana.pk],
+        ["E/M", "Surgery"],
+    )
+    assert (saved.min_severity, saved.direction, saved.cooldown_hours) == (0.4, "worsening", 12)
+    assert saved.email_recipients == ["billing@acme.test", "cfo@acme.test", "rcm@acme.test"]
+    assert saved.created_by == alice
+    assert AuditEvent.objects.filter(action=Action.ALERT_RULE_CREATED, actor=alice).count() == 1
+    listing = page(client, url("rule-list"))
+    assert "Humana denials" in listing and "3 e-mails" in listing and "E/M, Surgery" in listing
+
+
+def test_rule_form_refuses_bad_recipients_and_ranges(client, acme, alice):
+    client.force_login(alice)
+    response = client.post(
+        url("rule-create"),
+        rule_form(email_recipients="rcm@acme.test, not-an-address", min_severity="1.5",
+                  cooldown_hours="-1"),
+    )  # fmt: skip
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Not an e-mail address: not-an-address" in html
+    assert "less than or equal to 1" in html and "greater than or equal to 0" in html
+    assert not AlertRule.objects.exists()
+
+
+def test_a_name_taken_in_another_case_is_an_error_on_the_name(client, acme, alice):
+    rule(acme, name="Humana denials")
+    client.force_login(alice)
+    response = client.post(url("rule-create"), rule_form(name="HUMANA  Denials"))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "There is already a rule called “HUMANA Denials” (names ignore case)." in html
+    assert html.index("already a rule") > html.index('id="id_name"')  # under the name field
+    assert AlertRule.objects.filter(customer=acme).count() == 1
+
+
+def test_admin_edits_a_rule_prefilled(client, acme, alice):
+    saved = rule(acme, name="Everything", cpt_groups=["Radiology"], cooldown_hours=6)
+    client.force_login(alice)
+    form = page(client, url("rule-edit", saved.pk))
+    assert 'value="Everything"' in form and "rcm@acme.test" in form
+    assert '<option value="Radiology" selected>' in form
+    response = client.post(url("rule-edit", saved.pk), rule_form(name="Radiology only"))
+    assert response.status_code == 302
+    saved.refresh_from_db()
+    assert saved.name == "Radiology only" and saved.cooldown_hours == 12
+    assert AuditEvent.objects.filter(action=Action.ALERT_RULE_UPDATED).count() == 1
+
+
+def test_toggle_re_renders_the_switch_in_place_with_htmx(client, acme, alice):
+    saved = rule(acme)
+    client.force_login(alice)
+    response = client.post(
+        url("rule-toggle", saved.pk), {"enabled": "false"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.strip().startswith(f'<div class="rule-toggle" id="rule-{saved.pk}-enabled">')
+    assert "disabled" in html and ">Enable</button>" in html and "<html" not in html
+    saved.refresh_from_db()
+    assert saved.enabled is False
+    assert AuditEvent.objects.filter(action=Action.ALERT_RULE_DISABLED).count() == 1
+
+
+def test_toggle_without_js_redirects_to_the_rules(client, acme, alice):
+    saved = rule(acme, enabled=False)
+    client.force_login(alice)
+    response = client.post(url("rule-toggle", saved.pk), {"enabled": "true"})
+    assert response.status_code == 302 and response["Location"] == url("rule-list")
+    saved.refresh_from_db()
+    assert saved.enabled is True
+
+
+def test_delete_asks_first_then_keeps_the_alerts(client, acme, alice, raise_alert):
+    alert = raise_alert()
+    the_rule = default_rule(acme)
+    client.force_login(alice)
+    confirm = page(client, url("rule-delete", the_rule.pk))
+    assert "Delete the alert rule “Denials”?" in confirm and "Its 1 alert stays listed" in confirm
+    assert AlertRule.objects.filter(pk=the_rule.pk).exists()  # GET deleted nothing
+    response = client.post(url("rule-delete", the_rule.pk))
+    assert response.status_code == 302 and response["Location"] == url("rule-list")
+    assert not AlertRule.objects.filter(pk=the_rule.pk).exists()
+    alert.refresh_from_db()
+    assert alert.rule_id is None and alert.rule_name == "Denials"
+    assert AuditEvent.objects.filter(action=Action.ALERT_RULE_DELETED).count() == 1
+
+
+def test_viewer_and_analyst_cannot_change_rules(client, acme, analyst, bob):
+    saved = rule(acme)
+    for user in (analyst, bob):
+        client.force_login(user)
+        listing = page(client, url("rule-list"))
+        assert 'id="new-rule"' not in listing and ">Disable</button>" not in listing
+        assert url("rule-delete", saved.pk) not in listing
+        assert client.post(url("rule-create"), rule_form(name="Mine")).status_code == 403
+        assert client.post(url("rule-toggle", saved.pk), {"enabled": "false"}).status_code == 403
+        assert client.post(url("rule-delete", saved.pk)).status_code == 403
+    saved.refresh_from_db()
+    assert saved.enabled and AlertRule.objects.count() == 1
+
+
+# -- alerts table ---------------------------------------------------------------------------------
+
+
+def test_active_tab_hides_resolved_and_suppressed_alerts_all_shows_them(
+    client, acme, bob, raise_alert
+):
+    open_alert = raise_alert()
+    resolved = raise_alert(payer_name="Cigna")
+    Alert.objects.filter(pk=resolved.pk).update(status=AlertStatus.RESOLVED)
+    muted = raise_alert(payer_name="Aetna")
+    Alert.objects.filter(pk=muted.pk).update(suppressed=True, suppressed_reason="Cooldown: test.")
+    client.force_login(bob)
+    active = page(client, url("alert-list"))
+    assert f'data-alert="{open_alert.pk}"' in active
+    assert f'data-alert="{resolved.pk}"' not in active and f'data-alert="{muted.pk}"' not in active
+    everything = page(client, url("alert-list"), tab="all")
+    for alert in (open_alert, resolved, muted):
+        assert f'data-alert="{alert.pk}"' in everything
+    assert "Suppressed: Cooldown: test." in everything
+
+
+def test_filters_narrow_the_table_and_the_empty_states_differ(client, acme, bob, raise_alert):
+    client.force_login(bob)
+    assert "No active alerts: nothing needs your attention right now." in page(
+        client, url("alert-list")
+    )
+    assert "No alerts yet" in page(client, url("alert-list"), tab="all")
+    humana = raise_alert(severity=0.9)
+    cigna = raise_alert(payer_name="Cigna", drift_type="decision_time", severity=0.3)
+    by_payer = page(client, url("alert-list"), tab="all", payer=payer(acme, "Cigna").pk)
+    assert f'data-alert="{cigna.pk}"' in by_payer and f'data-alert="{humana.pk}"' not in by_payer
+    by_label = page(client, url("alert-list"), label="critical", drift_type="denial_rate")
+    assert f'data-alert="{humana.pk}"' in by_label and f'data-alert="{cigna.pk}"' not in by_label
+    by_rule = page(client, url("alert-list"), rule=default_rule(acme).pk, status="open")
+    assert f'data-alert="{humana.pk}"' in by_rule and f'data-alert="{cigna.pk}"' in by_rule
+    nothing = page(client, url("alert-list"), tab="all", suppressed="true")
+    assert "Nothing matches these filters." in nothing
+
+
+def test_htmx_sort_gets_the_table_region_only(client, acme, bob, raise_alert):
+    low, high = raise_alert(severity=0.3), raise_alert(severity=0.9)
+    client.force_login(bob)
+    response = client.get(url("alert-list"), {"sort": "-severity"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert html.lstrip().startswith('<div id="table-region"') and "<html" not in html
+    assert html.index(f'data-alert="{high.pk}"') < html.index(f'data-alert="{low.pk}"')
+    assert response["Vary"].count("HX-Request") == 1
+
+
+def test_header_shows_recovered_dollars(client, acme, analyst, raise_alert):
+    alert = raise_alert()
+    AlertFeedback.objects.create(
+        customer=acme, alert=alert, user=analyst, verdict=Verdict.REAL,
+        recovered_amount=Decimal("1234.50"), recovered_on=timezone.localdate(),
+    )  # fmt: skip
+    client.force_login(analyst)
+    html = page(client, url("alert-list"))
+    assert '<dd id="recovered-month">$1,234.50</dd>' in html
+    assert '<dd id="recovered-all">$1,234.50</dd>' in html
+
+
+def test_bulk_acknowledge_keeps_the_filters(client, acme, analyst, raise_alert):
+    first, second, other = raise_alert(), raise_alert(), raise_alert(payer_name="Cigna")
+    client.force_login(analyst)
+    response = client.post(
+        url("alert-list"),
+        {"action": "acknowledge", "alert": [first.pk, second.pk], "next_query": "tab=all&payer=1"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"{url('alert-list')}?tab=all&payer=1"
+    statuses = dict(Alert.objects.values_list("pk", "status"))
+    assert statuses == {first.pk: "acknowledged", second.pk: "acknowledged", other.pk: "open"}
+    audited = AuditEvent.objects.filter(action=Action.ALERT_ACKNOWLEDGED)
+    assert audited.count() == 2 and all(e.data["via"] == "bulk" for e in audited)
+    assert "2 alerts acknowledged." in page(client, response["Location"])
+
+
+def test_bulk_resolve_with_htmx_answers_with_the_table_and_a_notice(
+    client, acme, analyst, raise_alert
+):
+    first, second = raise_alert(), raise_alert()
+    client.force_login(analyst)
+    response = client.post(
+        url("alert-list"),
+        {"action": "resolve", "alert": [first.pk], "next_query": "tab=all"},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<div id="table-region"')
+    assert "1 alert resolved." in html
+    assert f'data-alert="{first.pk}"' in html  # the "all" tab kept: resolved alerts still listed
+    assert Alert.objects.get(pk=first.pk).status == "resolved"
+    assert Alert.objects.get(pk=second.pk).status == "open"
+
+
+def test_bulk_without_ticks_says_so(client, acme, analyst, raise_alert):
+    raise_alert()
+    client.force_login(analyst)
+    response = client.post(url("alert-list"), {"action": "resolve"}, follow=True)
+    assert "Tick at least one alert." in response.content.decode()
+    assert not Alert.objects.filter(status="resolved").exists()
+
+
+def test_viewer_sees_no_bulk_controls_and_cannot_post(client, acme, bob, raise_alert):
+    alert = raise_alert()
+    client.force_login(bob)
+    html = page(client, url("alert-list"))
+    assert 'id="bulk-form"' not in html and 'type="checkbox"' not in html
+    response = client.post(url("alert-list"), {"action": "resolve", "alert": [alert.pk]})
+    assert response.status_code == 403
+    assert Alert.objects.get(pk=alert.pk).status == "open"
