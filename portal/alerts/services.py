@@ -379,7 +379,9 @@ def _transition(alert: Alert, action: str, actor: User | None, *, via: str = "")
     if alert.status == target:
         return False
     if alert.status not in allowed_from:
-        raise Conflict(f"A {alert.status} alert cannot be {action}d.", field="status")
+        article = "An" if alert.status[0] in "aeiou" else "A"
+        done = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "reopened"}
+        raise Conflict(f"{article} {alert.status} alert cannot be {done[action]}.", field="status")
     now = timezone.now()
     who = actor if actor is not None and actor.is_authenticated else None
     previous = alert.status

@@ -1,6 +1,7 @@
 """Portal alerts pages (PRODUCT §5, §8): the alerts table (active / all, filters, bulk status),
 one alert (status, suppression, notification, evidence, feedback in place) and the rules (CRUD)."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -328,3 +329,149 @@ def test_viewer_sees_no_bulk_controls_and_cannot_post(client, acme, bob, raise_a
     response = client.post(url("alert-list"), {"action": "resolve", "alert": [alert.pk]})
     assert response.status_code == 403
     assert Alert.objects.get(pk=alert.pk).status == "open"
+
+
+# -- one alert ------------------------------------------------------------------------------------
+
+
+def test_detail_shows_status_notification_and_the_drift_evidence(client, acme, bob, raise_alert):
+    alert = raise_alert()
+    client.force_login(bob)
+    html = page(client, url("alert-detail", alert.pk))
+    assert "High denial_rate drift: Humana · ALL" in html
+    assert '<span class="status status-open" id="status-badge">Open</span>' in html
+    assert '<dd id="notify-status">Sent</dd>' in html
+    # the evidence partial shared with the drift event page
+    assert '<dd id="baseline-value">8.0%</dd>' in html
+    assert '<dd id="current-value">35.0%</dd>' in html
+    assert 'id="claims-link"' in html and 'id="weekly"' in html
+    assert reverse("drift:event-detail", args=["acme", alert.event_id]) in html
+    # viewers read everything but get no forms
+    assert 'id="feedback-form"' not in html and 'id="status-form"' not in html
+    assert "No feedback yet." in html
+
+
+def test_drift_event_page_still_shows_its_evidence(client, acme, bob, raise_alert):
+    alert = raise_alert()
+    client.force_login(bob)
+    html = page(client, reverse("drift:event-detail", args=["acme", alert.event_id]))
+    assert html.count('id="evidence"') == 1 and '<dd id="current-value">35.0%</dd>' in html
+
+
+def test_suppressed_alert_shows_its_reason(client, acme, bob, raise_alert):
+    alert = raise_alert()
+    Alert.objects.filter(pk=alert.pk).update(
+        suppressed=True,
+        suppressed_reason="Learned suppression: noise twice.",
+        notify_status="skipped",
+    )
+    client.force_login(bob)
+    html = page(client, url("alert-detail", alert.pk))
+    assert "<strong>Suppressed:</strong> Learned suppression: noise twice." in html
+    assert '<dd id="notify-status">Not sent</dd>' in html
+
+
+def test_analyst_acknowledges_resolves_and_reopens(client, acme, analyst, raise_alert):
+    alert = raise_alert()
+    client.force_login(analyst)
+    for action, status in [("acknowledge", "acknowledged"), ("resolve", "resolved"),
+                           ("reopen", "open")]:  # fmt: skip
+        response = client.post(url("alert-status", alert.pk), {"action": action})
+        assert response.status_code == 302 and response["Location"] == url("alert-detail", alert.pk)
+        alert.refresh_from_db()
+        assert alert.status == status
+    assert list(
+        AuditEvent.objects.filter(object_id=str(alert.pk), action__startswith="alert.")
+        .exclude(action__in=[Action.ALERT_TRIGGERED, Action.ALERT_NOTIFIED])
+        .order_by("id")
+        .values_list("action", flat=True)
+    ) == [Action.ALERT_ACKNOWLEDGED, Action.ALERT_RESOLVED, Action.ALERT_REOPENED]
+
+
+def test_an_impossible_transition_is_a_message_not_an_error(client, acme, analyst, raise_alert):
+    alert = raise_alert()
+    Alert.objects.filter(pk=alert.pk).update(status=AlertStatus.RESOLVED)
+    client.force_login(analyst)
+    response = client.post(url("alert-status", alert.pk), {"action": "acknowledge"}, follow=True)
+    assert response.status_code == 200
+    assert "A resolved alert cannot be acknowledged." in response.content.decode()
+    alert.refresh_from_db()
+    assert alert.status == "resolved"
+
+
+def test_feedback_in_place_with_htmx_swaps_feedback_and_status(client, acme, analyst, raise_alert):
+    alert = raise_alert()
+    client.force_login(analyst)
+    form = page(client, url("alert-detail", alert.pk))
+    assert 'id="feedback-form"' in form and 'hx-post="' in form
+    response = client.post(
+        url("alert-detail", alert.pk),
+        {"verdict": "real", "reason_codes": ["payer_policy", "contract"], "notes": "New policy.",
+         "recovered_amount": "250.00", "recovered_on": "2026-06-01"},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section class="card" id="feedback">')
+    assert "<html" not in html and "Feedback saved." in html
+    assert "Contract or fee schedule, Payer policy change" in html
+    assert "$250.00 on 2026-06-01" in html
+    assert '<section class="card" id="alert-status" hx-swap-oob="true">' in html
+    assert "Acknowledged</span>" in html  # "real" acknowledged it
+    assert re.search(r'<input type="radio" name="verdict" value="real"[^>]* checked', html)
+    feedback = AlertFeedback.objects.get(alert=alert, user=analyst)
+    assert (feedback.verdict, feedback.reason_codes, feedback.recovered_amount) == (
+        "real",
+        ["contract", "payer_policy"],
+        Decimal("250.00"),
+    )
+
+
+def test_feedback_without_js_redirects_and_is_editable(client, acme, analyst, raise_alert):
+    alert = raise_alert()
+    client.force_login(analyst)
+    response = client.post(url("alert-detail", alert.pk), {"verdict": "needs_followup"})
+    assert response.status_code == 302 and response["Location"] == url("alert-detail", alert.pk)
+    changed = {"verdict": "noise", "notes": "Seasonal."}
+    response = client.post(url("alert-detail", alert.pk), changed)
+    assert response.status_code == 302
+    (feedback,) = AlertFeedback.objects.filter(alert=alert)  # one per person, changed in place
+    assert (feedback.verdict, feedback.notes) == ("noise", "Seasonal.")
+    alert.refresh_from_db()
+    assert alert.status == "resolved"
+    html = page(client, url("alert-detail", alert.pk))
+    assert "Your verdict of" in html and "Seasonal.</textarea>" in html
+
+
+def test_bad_feedback_is_a_form_error(client, acme, analyst, raise_alert):
+    alert = raise_alert()
+    client.force_login(analyst)
+    response = client.post(
+        url("alert-detail", alert.pk),
+        {"verdict": "real", "recovered_amount": "10", "recovered_on": "2999-01-01"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert "The recovery date cannot be in the future." in response.content.decode()
+    response = client.post(url("alert-detail", alert.pk), {"verdict": "maybe"})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    assert not AlertFeedback.objects.exists()
+
+
+def test_viewer_cannot_give_feedback_or_change_status(client, acme, bob, raise_alert):
+    alert = raise_alert()
+    client.force_login(bob)
+    assert client.post(url("alert-detail", alert.pk), {"verdict": "noise"}).status_code == 403
+    assert client.post(url("alert-status", alert.pk), {"action": "resolve"}).status_code == 403
+    alert.refresh_from_db()
+    assert alert.status == "open" and not AlertFeedback.objects.exists()
+
+
+def test_feedback_history_lists_everyone(client, acme, alice, analyst, raise_alert):
+    alert = raise_alert()
+    for user, verdict in [(alice, "real"), (analyst, "needs_followup")]:
+        client.force_login(user)
+        client.post(url("alert-detail", alert.pk), {"verdict": verdict, "notes": user.email})
+    html = page(client, url("alert-detail", alert.pk))
+    assert 'data-feedback="alice@acme.test"' in html and 'data-feedback="ana@acme.test"' in html
+    assert "Needs follow-up" in html and "Real" in html
