@@ -227,6 +227,7 @@ REST_FRAMEWORK = {
         "member_changes": os.environ.get("API_RATE_MEMBER_CHANGES", "120/hour"),
         "uploads": os.environ.get("API_RATE_UPLOADS", "30/hour"),
         "drift_runs": os.environ.get("API_RATE_DRIFT_RUNS", "20/hour"),
+        "alert_changes": os.environ.get("API_RATE_ALERT_CHANGES", "600/hour"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",
@@ -272,6 +273,16 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "portal.accounts.roles.Role.choices",
         "AuditActionEnum": "portal.audit.actions.Action.choices",
         "AuditOutcomeEnum": "portal.audit.actions.Outcome.choices",
+        # drift.detectors.DriftType and Direction (plain values: the model fields' choices)
+        "DriftTypeEnum": [
+            "denial_rate",
+            "decision_time",
+            "denial_dollars",
+            "new_denial_reason",
+            "payment_amount",
+        ],
+        "DirectionEnum": ["worsening", "improving"],
+        "RuleDirectionEnum": "portal.alerts.models.RuleDirection.choices",
     },
 }
 

@@ -6,7 +6,17 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from portal.api import audit_events, claims, drift, health, mappings, me, members, uploads
+from portal.api import (
+    alerts,
+    audit_events,
+    claims,
+    drift,
+    health,
+    mappings,
+    me,
+    members,
+    uploads,
+)
 from portal.api.views import not_found
 
 router = SimpleRouter()
@@ -18,6 +28,8 @@ router.register("payer-aliases", mappings.PayerAliasViewSet, basename="payer-ali
 router.register("cpt-groups", mappings.CptGroupViewSet, basename="cpt-group")
 router.register("drift-runs", drift.DriftRunViewSet, basename="drift-run")
 router.register("drift-events", drift.DriftEventViewSet, basename="drift-event")
+router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
+router.register("alerts", alerts.AlertViewSet, basename="alert")
 
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),
