@@ -48,6 +48,21 @@ RULE_WRITE_ACTIONS = ["create", "partial_update"]
 DRIFT_TYPES = [t.value for t in DriftType]
 
 
+class ItemsField(serializers.ListField):
+    """A list whose bad items are reported on the list itself: ``attr`` is the field's name
+    (e.g. ``payer_ids``), never ``payer_ids.3``, so every error names a documented attribute."""
+
+    default_error_messages = {"invalid": "Item {index}: {error}"}
+
+    def run_child_validation(self, data):
+        try:
+            return super().run_child_validation(data)
+        except serializers.ValidationError as exc:
+            index, errors = next(iter(exc.detail.items()))
+            error = errors[0] if isinstance(errors, list) else errors
+            self.fail("invalid", index=index, error=error)
+
+
 # -- rules ----------------------------------------------------------------------------------------
 
 
@@ -97,19 +112,19 @@ class AlertRuleWriteSerializer(serializers.Serializer):
         max_length=100, help_text="Unique per customer, ignoring case; spaces collapsed."
     )
     enabled = serializers.BooleanField(default=True)
-    drift_types = serializers.ListField(
+    drift_types = ItemsField(
         child=serializers.ChoiceField(choices=DRIFT_TYPES),
         default=list,
         max_length=len(DRIFT_TYPES),
         help_text="Empty = every drift type.",
     )
-    payer_ids = serializers.ListField(
+    payer_ids = ItemsField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         default=list,
         max_length=500,
         help_text="Ids of the customer's payers (`/claims/payer-summary/`); empty = every payer.",
     )
-    cpt_groups = serializers.ListField(
+    cpt_groups = ItemsField(
         child=serializers.CharField(max_length=32),
         default=list,
         max_length=100,
@@ -122,10 +137,10 @@ class AlertRuleWriteSerializer(serializers.Serializer):
         help_text="0–1 (medium 0.4, high 0.65, critical 0.85)",
     )
     direction = serializers.ChoiceField(choices=RuleDirection.choices, default="worsening")
-    email_recipients = serializers.ListField(
+    email_recipients = ItemsField(
         child=serializers.EmailField(), default=list, max_length=MAX_RECIPIENTS
     )
-    webhook_endpoint_ids = serializers.ListField(
+    webhook_endpoint_ids = ItemsField(
         child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
         default=list,
         max_length=50,
@@ -376,7 +391,7 @@ class FeedbackWriteSerializer(serializers.Serializer):
         help_text="`real` acknowledges the alert, `noise` resolves it, `needs_followup` keeps "
         "it open and stops further notifications.",
     )
-    reason_codes = serializers.ListField(
+    reason_codes = ItemsField(
         child=serializers.ChoiceField(choices=ReasonCode.choices),
         default=list,
         max_length=len(ReasonCode.choices),
