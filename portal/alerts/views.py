@@ -88,7 +88,6 @@ class AlertListView(ReadWriteMixin, TableView):
             tabs=tabs,
             recovered=selectors.recovered_totals(customer=self.customer),
             notice=getattr(self, "notice", None),
-            bulk_form=getattr(self, "bulk_form", None),
         )
         return context
 
@@ -162,8 +161,9 @@ class AlertDetailView(ReadWriteMixin, View):
             "saved": saved,
             "oob": bool(request.htmx),  # the status section is swapped too (out of band)
         }
-        template = f"{self.template_name}#feedback" if request.htmx else self.template_name
-        return render(request, template, context, status=200 if saved else 400)
+        if request.htmx:  # htmx swaps 2xx answers only: the errors come back in the fragment
+            return render(request, f"{self.template_name}#feedback", context)
+        return render(request, self.template_name, context, status=400)
 
 
 class AlertStatusView(CustomerMixin, View):
