@@ -234,6 +234,7 @@ REST_FRAMEWORK = {
         "uploads": os.environ.get("API_RATE_UPLOADS", "30/hour"),
         "drift_runs": os.environ.get("API_RATE_DRIFT_RUNS", "20/hour"),
         "webhooks": os.environ.get("API_RATE_WEBHOOKS", "120/hour"),
+        "alert_changes": os.environ.get("API_RATE_ALERT_CHANGES", "600/hour"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",
@@ -282,6 +283,16 @@ SPECTACULAR_SETTINGS = {
         "WebhookEventTypeEnum": "portal.webhooks.models.EventType.choices",
         "WebhookMessageStatusEnum": "portal.webhooks.models.MessageStatus.choices",
         "WebhookAttemptOutcomeEnum": "portal.webhooks.models.AttemptOutcome.choices",
+        # drift.detectors.DriftType and Direction (plain values: the model fields' choices)
+        "DriftTypeEnum": [
+            "denial_rate",
+            "decision_time",
+            "denial_dollars",
+            "new_denial_reason",
+            "payment_amount",
+        ],
+        "DirectionEnum": ["worsening", "improving"],
+        "RuleDirectionEnum": "portal.alerts.models.RuleDirection.choices",
     },
 }
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("portal.drift.urls")),
     path("", include("portal.dashboard.urls")),
     path("", include("portal.webhooks.urls")),
+    path("", include("portal.alerts.urls")),
     path("", include("portal.accounts.urls")),
 ]
 

@@ -29,6 +29,7 @@ from rest_framework.test import APIClient
 from portal.accounts import services as account_services
 from portal.accounts.models import Membership
 from portal.accounts.roles import Role
+from portal.alerts import services as alert_services
 from portal.audit.models import AuditEvent
 from portal.claims import services as claim_services
 from portal.claims.generator import csv_bytes
@@ -68,6 +69,15 @@ MATRIX: dict[str, Entry] = {
     "accounts:member-remove": Entry(write=ADMIN, obj="membership"),
     "accounts:token-list": Entry(read=ADMIN, write=ADMIN),
     "accounts:token-revoke": Entry(write=ADMIN, obj="token"),
+    # -- alerts
+    "alerts:alert-list": Entry(read=VIEWER, write=ANALYST),
+    "alerts:alert-detail": Entry(read=VIEWER, write=ANALYST, obj="alert"),
+    "alerts:alert-status": Entry(write=ANALYST, obj="alert"),
+    "alerts:rule-list": Entry(read=VIEWER),
+    "alerts:rule-create": Entry(read=ADMIN, write=ADMIN),
+    "alerts:rule-edit": Entry(read=ADMIN, write=ADMIN, obj="rule"),
+    "alerts:rule-delete": Entry(read=ADMIN, write=ADMIN, obj="rule"),
+    "alerts:rule-toggle": Entry(write=ADMIN, obj="rule"),
     # -- audit
     "audit:all": Entry(read=STAFF),
     "audit:customer": Entry(read=ADMIN),
@@ -135,6 +145,15 @@ MATRIX: dict[str, Entry] = {
     "api:v1:drift-event-active": Entry(read=VIEWER),
     "api:v1:drift-event-feed": Entry(read=VIEWER),
     "api:v1:drift-event-detail": Entry(read=VIEWER, obj="event"),
+    "api:v1:alert-rule-list": Entry(read=VIEWER, write=ADMIN),
+    "api:v1:alert-rule-detail": Entry(read=VIEWER, write=ADMIN, obj="rule"),
+    "api:v1:alert-list": Entry(read=VIEWER),
+    "api:v1:alert-active": Entry(read=VIEWER),
+    "api:v1:alert-detail": Entry(read=VIEWER, obj="alert"),
+    "api:v1:alert-feedback": Entry(read=VIEWER, write=ANALYST, obj="alert"),
+    "api:v1:alert-acknowledge": Entry(write=ANALYST, obj="alert"),
+    "api:v1:alert-resolve": Entry(write=ANALYST, obj="alert"),
+    "api:v1:alert-reopen": Entry(write=ANALYST, obj="alert"),
     "api:v1:webhook-endpoint-list": Entry(read=VIEWER, write=ADMIN),
     "api:v1:webhook-endpoint-detail": Entry(read=VIEWER, write=ADMIN, obj="endpoint"),
     "api:v1:webhook-endpoint-messages": Entry(read=VIEWER, obj="endpoint"),
@@ -255,6 +274,12 @@ def _seed_customer(customer, owner, tmp_path, tag):
         customer=customer, actor=None, name="Matrix", url="https://hooks.example.com/in"
     )
     message = webhook_services.endpoint_send_test(endpoint=endpoint, actor=None)
+    rule = alert_services.alert_rule_create(
+        customer=customer,
+        actor=None,
+        fields=alert_services.RuleFields(name="Everything", direction="any"),
+    )
+    (alert,) = alert_services.alerts_evaluate(customer=customer, event_ids=[event.pk])
     return {
         "upload": upload.pk,
         "claim": Claim.objects.filter(customer=customer).first().pk,
@@ -267,6 +292,8 @@ def _seed_customer(customer, owner, tmp_path, tag):
         "token": token.pk,
         "endpoint": endpoint.pk,
         "message": message.pk,
+        "rule": rule.pk,
+        "alert": alert.pk,
         "audit": AuditEvent.objects.filter(customer=customer).first().pk,
     }
 

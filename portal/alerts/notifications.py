@@ -91,7 +91,7 @@ def notify(alert_id: int) -> str:
                                       "updated_at"])  # fmt: skip
             record(
                 action=Action.ALERT_NOTIFY_FAILED, customer=alert.customer, obj=alert,
-                outcome=Outcome.FAILURE, actor_email="payerwatch",
+                outcome=Outcome.FAILURE,
                 data={"attempt": alert.notify_attempts, "error": alert.notify_error[:200]},
             )  # fmt: skip
             if alert.notify_attempts < MAX_ATTEMPTS:
@@ -104,7 +104,6 @@ def notify(alert_id: int) -> str:
                                   "notify_attempts", "updated_at"])  # fmt: skip
         record(
             action=Action.ALERT_NOTIFIED, customer=alert.customer, obj=alert,
-            actor_email="payerwatch",
             data={"recipients": len(alert.rule.email_recipients), "attempt": alert.notify_attempts},
         )  # fmt: skip
         return NotifyStatus.SENT

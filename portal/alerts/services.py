@@ -313,7 +313,7 @@ def alerts_evaluate(
     for alert in alerts:
         record(
             action=Action.ALERT_SUPPRESSED if alert.suppressed else Action.ALERT_TRIGGERED,
-            customer=customer, obj=alert, actor_email="payerwatch",
+            customer=customer, obj=alert,
             data={
                 "rule": alert.rule_name, "event": alert.event_id, "payer": alert.payer.name,
                 "drift_type": alert.drift_type, "severity": round(alert.severity, 3),
@@ -379,7 +379,9 @@ def _transition(alert: Alert, action: str, actor: User | None, *, via: str = "")
     if alert.status == target:
         return False
     if alert.status not in allowed_from:
-        raise Conflict(f"A {alert.status} alert cannot be {action}d.", field="status")
+        article = "An" if alert.status[0] in "aeiou" else "A"
+        done = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "reopened"}
+        raise Conflict(f"{article} {alert.status} alert cannot be {done[action]}.", field="status")
     now = timezone.now()
     who = actor if actor is not None and actor.is_authenticated else None
     previous = alert.status
@@ -415,7 +417,8 @@ def _needs_followup(alert: Alert) -> bool:
 
 def _locked(customer: Customer, pks: Iterable[int]) -> list[Alert]:
     return list(
-        Alert.objects.select_for_update()
+        # of=("self",): the rule is a nullable (outer) join, which FOR UPDATE cannot lock
+        Alert.objects.select_for_update(of=("self",))
         .filter(customer=customer, pk__in=list(pks))
         .select_related("rule", "customer")
         .order_by("pk")

@@ -7,6 +7,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import SimpleRouter
 
 from portal.api import (
+    alerts,
     audit_events,
     claims,
     dashboard,
@@ -31,6 +32,8 @@ router.register("drift-runs", drift.DriftRunViewSet, basename="drift-run")
 router.register("drift-events", drift.DriftEventViewSet, basename="drift-event")
 router.register("webhook-endpoints", webhooks.WebhookEndpointViewSet, basename="webhook-endpoint")
 router.register("webhook-messages", webhooks.WebhookMessageViewSet, basename="webhook-message")
+router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
+router.register("alerts", alerts.AlertViewSet, basename="alert")
 
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),

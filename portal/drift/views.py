@@ -175,22 +175,26 @@ def claims_url(customer, event) -> str:
     return f"{reverse('claims:claim-list', args=[customer.slug])}?{urlencode(params)}"
 
 
+def evidence(customer, event) -> dict:
+    """The context of ``drift/_evidence.html`` (the drift event page and the alert page)."""
+    series = selectors.event_weekly_series(event=event)
+    kind = event.drift_type
+    return {
+        "customer": customer,
+        "event": event,
+        "baseline": format_value(kind, event.baseline_value),
+        "current": format_value(kind, event.current_value),
+        "delta": format_delta(kind, event.delta),
+        "series": [(week, format_value(kind, value)) for week, value in series],
+        "chart": weekly_chart(event, series),
+        "claims_url": claims_url(customer, event),
+    }
+
+
 class EventDetailView(CustomerMixin, View):
     def get(self, request, slug: str, pk: int):
         event = _get_or_404(selectors.drift_event_get, customer=self.customer, pk=pk)
-        series = selectors.event_weekly_series(event=event)
-        kind = event.drift_type
-        context = {
-            "customer": self.customer,
-            "event": event,
-            "baseline": format_value(kind, event.baseline_value),
-            "current": format_value(kind, event.current_value),
-            "delta": format_delta(kind, event.delta),
-            "series": [(week, format_value(kind, value)) for week, value in series],
-            "chart": weekly_chart(event, series),
-            "claims_url": claims_url(self.customer, event),
-        }
-        return render(request, "drift/event_detail.html", context)
+        return render(request, "drift/event_detail.html", evidence(self.customer, event))
 
 
 # -- settings -------------------------------------------------------------------------------------

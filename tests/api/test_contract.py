@@ -35,7 +35,7 @@ from tests.factories import CustomerFactory, member
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 CHECKS = "not_a_server_error,status_code_conformance,response_schema_conformance"
 MAX_EXAMPLES = os.environ.get("CONTRACT_MAX_EXAMPLES", "25")
-TIMEOUT_SECONDS = 300
+TIMEOUT_SECONDS = 600  # 45 operations; a busy 2-core machine needs more than 5 minutes
 
 # schemathesis.toml for the run: also exit non-zero on warnings that mean the run did not really
 # test the API (an operation answered only 401/403, throttling, a wrong base URL, ...).
@@ -82,11 +82,42 @@ def seed(transactional_db, tmp_path_factory):
         customer=acme, raw_name="Aetna Inc", payer_name="Aetna", actor=None
     )
     claims_services.cpt_group_save(customer=acme, cpt="80053", group="Labs", actor=None)
+    _seed_alerts(acme, alice)
     _, plain = services.api_token_create(
         customer=acme, user=alice, name="contract test", scope="write", actor=None
     )
     assert AuditEvent.objects.filter(customer=acme).count() >= 3
     return acme, alice, plain
+
+
+def _seed_alerts(acme, alice) -> None:
+    """An alert rule, a drift event and its alert with feedback, so that the alerts endpoints
+    answer with real rows (the fuzzer also tries their small ids)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from portal.alerts import services as alert_services
+    from portal.claims.models import Payer
+    from portal.drift.models import DriftEvent
+
+    end = date(2026, 6, 30)
+    event = DriftEvent.objects.create(
+        customer=acme, payer=Payer.objects.filter(customer=acme).order_by("pk").first(),
+        cpt_group="ALL", drift_type="denial_rate", baseline_start=end - timedelta(days=103),
+        baseline_end=end - timedelta(days=14), current_start=end - timedelta(days=13),
+        current_end=end, baseline_value=0.08, current_value=0.35, delta=0.27,
+        relative_delta=3.4, baseline_n=1800, current_n=260, p_value=1e-9, q_value=1e-8,
+        test="two-proportion z", direction="worsening", severity=0.9, label="critical",
+        revenue_impact=Decimal("18250.40"),
+    )  # fmt: skip
+    alert_services.alert_rule_create(
+        customer=acme, actor=None,
+        fields=alert_services.RuleFields(name="Everything", email_recipients=["rcm@acme.test"]),
+    )  # fmt: skip
+    (alert,) = alert_services.alerts_evaluate(customer=acme, event_ids=[event.pk])
+    alert_services.feedback_save(
+        alert=alert, actor=alice, fields=alert_services.FeedbackFields(verdict="real")
+    )
 
 
 @pytest.fixture
