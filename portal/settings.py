@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "portal.claims",
     "portal.drift",
     "portal.alerts",
+    "portal.reports",
     "portal.api",
 ]
 
@@ -227,6 +228,8 @@ REST_FRAMEWORK = {
         "member_changes": os.environ.get("API_RATE_MEMBER_CHANGES", "120/hour"),
         "uploads": os.environ.get("API_RATE_UPLOADS", "30/hour"),
         "drift_runs": os.environ.get("API_RATE_DRIFT_RUNS", "20/hour"),
+        # on-demand reports, per customer, in the portal and the API alike (reports.services)
+        "reports": os.environ.get("API_RATE_REPORTS", "30/hour"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",

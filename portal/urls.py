@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("portal.audit.urls")),
     path("", include("portal.claims.urls")),
     path("", include("portal.drift.urls")),
+    path("", include("portal.reports.urls")),
     path("", include("portal.accounts.urls")),
 ]
 

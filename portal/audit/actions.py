@@ -52,6 +52,13 @@ class Action(models.TextChoices):
     ALERT_NOTIFIED = "alert.notified", "E-mailed an alert"
     ALERT_NOTIFY_FAILED = "alert.notify_failed", "Failed to e-mail an alert"
 
+    REPORT_REQUESTED = "report.requested", "Requested a report"
+    REPORT_COMPLETED = "report.completed", "Generated a report"
+    REPORT_FAILED = "report.failed", "Report generation failed"
+    REPORT_DOWNLOADED = "report.downloaded", "Downloaded a report"
+    REPORT_SETTINGS_SAVED = "report_settings.saved", "Changed report settings"
+    REPORT_EMAILED = "report.emailed", "E-mailed a report"
+
 
 class Outcome(models.TextChoices):
     SUCCESS = "success", "Success"
