@@ -88,14 +88,15 @@ def acme_claims(acme, tmp_path):
 def acme_alerts(acme, week_events):
     events, _ = week_events
     statuses = [AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED, AlertStatus.OPEN]
-    return [
-        Alert.objects.create(
+    alerts = []
+    for event, status in zip(events, statuses, strict=True):
+        alert = Alert.objects.create(
             customer=acme, rule=None, rule_name="Big drifts", event=event, payer=event.payer,
             drift_type=event.drift_type, severity=event.severity, label=event.label,
             status=status,
         )  # fmt: skip
-        for event, status in zip(events, statuses, strict=True)
-    ]
+        alerts.append(alert)
+    return alerts
 
 
 @pytest.fixture

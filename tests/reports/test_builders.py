@@ -13,7 +13,7 @@ from portal.reports import builders
 HEADERS = ["id", "payer", "amount", "decided", "note"]
 ROWS = [
     (1, "Aetna", Decimal("12.50"), date(2026, 11, 2), "ok"),
-    (2, "Humana", Decimal("0.00"), None, "=HYPERLINK(\"http://evil\")"),
+    (2, "Humana", Decimal("0.00"), None, '=HYPERLINK("http://evil")'),
     (3, "Cigna\x07", Decimal("99.99"), date(2026, 11, 3), "-5"),
 ]
 
@@ -35,7 +35,7 @@ def test_write_table_writes_csv_and_xlsx_in_one_pass_with_progress():
     assert lines[0] == HEADERS
     assert lines[1] == ["1", "Aetna", "12.50", "2026-11-02", "ok"]
     # a formula-looking text is neutralised with an apostrophe; empty values stay empty
-    assert lines[2] == ["2", "Humana", "0.00", "", "'=HYPERLINK(\"http://evil\")"]
+    assert lines[2] == ["2", "Humana", "0.00", "", '\'=HYPERLINK("http://evil")']
 
     sheet = load_workbook(io.BytesIO(xlsx_out.getvalue()), read_only=True).active
     rows = list(sheet.iter_rows(values_only=True))
@@ -87,5 +87,6 @@ def test_weekly_summary_pdf_without_events_or_claims_says_so():
 
 
 def test_pdf_text_survives_characters_outside_latin_1():
-    text = pdf_text(builders.weekly_summary_pdf(summary([["0.5 medium", "denial_rate", "Zürich – 医"]])))
+    rows = [["0.5 medium", "denial_rate", "Zürich – 医"]]
+    text = pdf_text(builders.weekly_summary_pdf(summary(rows)))
     assert "Zürich - ?" in text
