@@ -275,6 +275,12 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "portal.accounts.roles.Role.choices",
         "AuditActionEnum": "portal.audit.actions.Action.choices",
         "AuditOutcomeEnum": "portal.audit.actions.Outcome.choices",
+        # drift runs and reports share one status vocabulary (and so one schema component)
+        "DriftRunStatusEnum": "portal.drift.models.RunStatus.choices",
+        "KindEnum": "portal.claims.models.RowIssue.choices",
+        "ReportKindEnum": "portal.reports.models.ReportKind.choices",
+        "ReportTriggerEnum": "portal.reports.models.ReportTrigger.choices",
+        "ReportFormatEnum": "portal.reports.models.ReportFormat.choices",
     },
 }
 

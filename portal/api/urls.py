@@ -6,7 +6,17 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import SimpleRouter
 
-from portal.api import audit_events, claims, drift, health, mappings, me, members, uploads
+from portal.api import (
+    audit_events,
+    claims,
+    drift,
+    health,
+    mappings,
+    me,
+    members,
+    reports,
+    uploads,
+)
 from portal.api.views import not_found
 
 router = SimpleRouter()
@@ -18,6 +28,7 @@ router.register("payer-aliases", mappings.PayerAliasViewSet, basename="payer-ali
 router.register("cpt-groups", mappings.CptGroupViewSet, basename="cpt-group")
 router.register("drift-runs", drift.DriftRunViewSet, basename="drift-run")
 router.register("drift-events", drift.DriftEventViewSet, basename="drift-event")
+router.register("reports", reports.ReportViewSet, basename="report")
 
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),
