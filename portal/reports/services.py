@@ -147,7 +147,7 @@ def report_request(
     return report
 
 
-def _requested(report: Report, actor: User | None, **extra) -> None:
+def _requested(report: Report, actor: User | None, *, queue: bool = True, **extra) -> None:
     record(
         action=Action.REPORT_REQUESTED,
         actor=actor,
@@ -156,7 +156,23 @@ def _requested(report: Report, actor: User | None, **extra) -> None:
         obj=report,
         data={"kind": report.kind, "trigger": report.trigger, "filters": report.filters, **extra},
     )
-    enqueue("portal.reports.tasks.generate", report.pk)
+    if queue:
+        enqueue("portal.reports.tasks.generate", report.pk)
+
+
+def report_now(
+    *, customer: Customer, kind: str, trigger: str, period_end: date | None = None
+) -> Report:
+    """Create and generate a report in this process (``manage.py demo``), audited like any."""
+    with transaction.atomic():
+        start = end = None
+        if kind == ReportKind.WEEKLY_SUMMARY:
+            start, end = selectors.default_period(period_end or timezone.localdate())
+        report = Report.objects.create(
+            customer=customer, kind=kind, period_start=start, period_end=end, trigger=trigger
+        )
+        _requested(report, None, queue=False)
+    return report_generate(report_id=report.pk)
 
 
 def week_of(day: date) -> date:

@@ -398,3 +398,14 @@ def test_the_schedule_uses_todays_date_by_default(acme, monkeypatch):
     monkeypatch.setattr(timezone, "localdate", lambda *a, **k: MONDAY + timedelta(days=7))
     assert tasks.weekly_all() == 1
     assert Report.objects.get().schedule_week == MONDAY + timedelta(days=7)
+
+
+def test_demo_generates_one_weekly_summary_for_acme(capsys):
+    from django.core.management import call_command
+
+    call_command("demo", "--no-serve", "--password", "Demo-pass-1")
+    call_command("demo", "--no-serve", "--password", "Demo-pass-1")  # idempotent
+    [report] = Report.objects.filter(customer__slug="acme")
+    assert (report.kind, report.trigger, report.status) == ("weekly_summary", "demo", "succeeded")
+    assert report.row_count > 0 and report.files.count() == 3
+    assert f"weekly summary #{report.pk} succeeded" in capsys.readouterr().out
