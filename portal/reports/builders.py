@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -178,7 +179,7 @@ def weekly_summary_pdf(summary: WeeklySummary) -> bytes:
         pdf.cell(0, 6, "No drift event was written in this period.", new_x="LMARGIN", new_y="NEXT")
     else:
         rows = summary.event_rows[:PDF_MAX_EVENTS]
-        widths = (20, 32, 48, 28, 22, 26, 26, 26, 24, 0)
+        widths = (22, 32, 44, 24, 20, 22, 22, 22, 22, 0)
         widths = (*widths[:-1], pdf.epw - sum(widths[:-1]))
         with pdf.table(
             col_widths=widths,
@@ -239,7 +240,8 @@ def _denial_rate_chart(pdf, weeks: list[Week]) -> None:
     left, top = pdf.l_margin + 14, pdf.get_y() + 2
     width, height = pdf.epw - 14, 46
     bottom = top + height
-    top_rate = max(0.05, min(1.0, (int(max(known) * 20) + 1) / 20))  # next 5 % above the max
+    # the y axis ends at the next multiple of 4 % above the max: whole-percent quarter lines
+    top_rate = max(0.04, min(1.0, math.ceil(max(known) * 25 + 1e-9) / 25))
 
     pdf.set_draw_color(210)
     pdf.set_line_width(0.2)

@@ -97,7 +97,7 @@ def pdf_event_row(row: tuple) -> list[str]:
         format_value(kind, values["baseline_value"]),
         format_value(kind, values["current_value"]),
         format_delta(kind, values["delta"]),
-        f"${values['revenue_impact']:,.0f}",
+        f"{'-' if values['revenue_impact'] < 0 else ''}${abs(values['revenue_impact']):,.0f}",
         f"{values['current_start']:%Y-%m-%d} - {values['current_end']:%Y-%m-%d}",
     ]
 
