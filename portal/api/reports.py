@@ -23,6 +23,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
     extend_schema_view,
 )
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -144,8 +145,9 @@ class ReportCreateSerializer(serializers.Serializer):
         help_text="`weekly_summary` (PDF, CSV, XLSX), or an export of a table as filtered "
         "(CSV, XLSX): `claims_export`, `drift_events_export`, `alerts_export`.",
     )
+    # Values are checked by the table's FilterSet in the service (errors name ``filters``).
     filters = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, max_length=200),
+        child=serializers.JSONField(allow_null=True),
         required=False,
         help_text="Exports: the table's filters, named as in its list endpoint (e.g. "
         '`{"payer": "5", "outcome": "DENIED"}` for claims). Unknown names are refused.',
@@ -288,6 +290,7 @@ BINARY = OpenApiResponse(OpenApiTypes.BINARY, description="The file, as an attac
         responses={(200, CONTENT_TYPES[fmt].split(";")[0]): BINARY for fmt in ReportFormat.values},
     ),
 )
+@extend_validation_errors(["invalid"], field_name="filters", actions=["create"])
 class ReportViewSet(
     CustomerScopedMixin,
     mixins.ListModelMixin,

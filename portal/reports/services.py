@@ -25,6 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
+from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.files import File
 from django.core.mail import EmailMessage
@@ -52,7 +53,6 @@ from portal.reports.models import (
 log = logging.getLogger(__name__)
 ADVISORY_NAMESPACE = 7_303  # pg_advisory_xact_lock(namespace, customer_id): report requests
 PROGRESS_EVERY_SECONDS = 0.5
-SYSTEM = "payerwatch"  # the actor e-mail of what the system does by itself
 
 
 class TooManyReports(DomainError):
@@ -151,7 +151,6 @@ def _requested(report: Report, actor: User | None, *, queue: bool = True, **extr
     record(
         action=Action.REPORT_REQUESTED,
         actor=actor,
-        actor_email="" if actor else SYSTEM,
         customer=report.customer,
         obj=report,
         data={"kind": report.kind, "trigger": report.trigger, "filters": report.filters, **extra},
@@ -363,19 +362,29 @@ def _complete(report: Report, built: list[Built], count: int, saved: list[str]) 
     }
     record(
         action=Action.REPORT_COMPLETED, customer=report.customer, obj=report,
-        actor_email=SYSTEM, data=data,
+        data=data,
     )  # fmt: skip
     _emit_completed(report, formats=data["formats"])
 
 
-def _emit_completed(report: Report, *, formats: list[str]) -> None:
-    """The ``report.completed`` webhook, written in the completion transaction (PRODUCT §6).
-    ``portal.webhooks`` comes from another branch; until it is merged there is nothing to emit."""
+def _message_emit():
+    """``portal.webhooks.services.message_emit``, or ``None`` while the webhooks app (built in
+    another branch) is not installed here."""
+    if not django_apps.is_installed("portal.webhooks"):
+        return None
     try:
         from portal.webhooks.services import message_emit
     except ModuleNotFoundError as exc:
         if not (exc.name or "").startswith("portal.webhooks"):
             raise
+        return None
+    return message_emit
+
+
+def _emit_completed(report: Report, *, formats: list[str]) -> None:
+    """The ``report.completed`` webhook, written in the completion transaction (PRODUCT §6)."""
+    message_emit = _message_emit()
+    if message_emit is None:
         return
     message_emit(
         customer=report.customer,
@@ -404,7 +413,7 @@ def _fail(report: Report, exc: Exception, saved: list[str]) -> None:
         status=ReportStatus.FAILED, error=message[:2000], finished_at=timezone.now()
     )
     record(
-        action=Action.REPORT_FAILED, customer=report.customer, obj=report, actor_email=SYSTEM,
+        action=Action.REPORT_FAILED, customer=report.customer, obj=report,
         outcome=Outcome.FAILURE, data={"kind": report.kind, "error": message[:300]},
     )  # fmt: skip
 
@@ -494,14 +503,14 @@ def report_email(*, report: Report, actor: User | None) -> int:
         message.send()
     except Exception as exc:
         record(
-            action=Action.REPORT_EMAILED, actor=actor, actor_email="" if actor else SYSTEM,
+            action=Action.REPORT_EMAILED, actor=actor,
             customer=customer, obj=report, outcome=Outcome.FAILURE,
             data={"recipients": len(stored.recipients), "error": f"{type(exc).__name__}"[:100]},
         )  # fmt: skip
         raise
     Report.objects.filter(pk=report.pk).update(emailed_at=timezone.now())
     record(
-        action=Action.REPORT_EMAILED, actor=actor, actor_email="" if actor else SYSTEM,
+        action=Action.REPORT_EMAILED, actor=actor,
         customer=customer, obj=report,
         data={"recipients": len(stored.recipients), "pdf": pdf is not None},
     )  # fmt: skip

@@ -198,11 +198,18 @@ def clean_filters(*, kind: str, customer: Customer, filters: Mapping[str, object
                 f"{', '.join(sorted(known))}.",
                 field="filters",
             )
+        if isinstance(value, bool | list | dict):
+            raise DomainError(f"The filter {name!r} takes one text value.", field="filters")
         text = "" if value is None else str(value)
         if "\x00" in text:
             raise DomainError("Filter values cannot contain NUL characters.", field="filters")
+        if len(text) > MAX_VALUE_CHARS:
+            raise DomainError(
+                f"The filter {name!r} is longer than {MAX_VALUE_CHARS} characters.",
+                field="filters",
+            )
         if text.strip():
-            cleaned[name] = text[:MAX_VALUE_CHARS]
+            cleaned[name] = text
     bound = filterset(kind=kind, customer=customer, filters=cleaned)
     if not bound.is_valid():
         errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in bound.errors.items())

@@ -109,6 +109,10 @@ def test_list_is_paginated_and_filters_by_kind(bearer, acme, alice, week_events)
         ({"kind": "nonsense"}, "kind"),
         ({"kind": "claims_export", "filters": {"colour": "red"}}, "filters"),
         ({"kind": "claims_export", "filters": {"outcome": "MAYBE"}}, "filters"),
+        ({"kind": "claims_export", "filters": {"outcome": ["PAID", "DENIED"]}}, "filters"),
+        ({"kind": "claims_export", "filters": {"q": "x" * 201}}, "filters"),
+        ({"kind": "claims_export", "filters": {"q": "a\u0000b"}}, "filters"),
+        ({"kind": "claims_export", "filters": {"q": None, "colour": None}}, "filters"),
         ({"kind": "weekly_summary", "period_end": "2999-01-01"}, "period_end"),
     ],
 )
