@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "portal.alerts",
     "portal.dashboard",
     "portal.webhooks",
+    "portal.reports",
     "portal.api",
 ]
 
@@ -235,6 +236,8 @@ REST_FRAMEWORK = {
         "drift_runs": os.environ.get("API_RATE_DRIFT_RUNS", "20/hour"),
         "webhooks": os.environ.get("API_RATE_WEBHOOKS", "120/hour"),
         "alert_changes": os.environ.get("API_RATE_ALERT_CHANGES", "600/hour"),
+        # on-demand reports, per customer, in the portal and the API alike (reports.services)
+        "reports": os.environ.get("API_RATE_REPORTS", "30/hour"),
     },
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "portal.api.schema.AutoSchema",
@@ -293,6 +296,12 @@ SPECTACULAR_SETTINGS = {
         ],
         "DirectionEnum": ["worsening", "improving"],
         "RuleDirectionEnum": "portal.alerts.models.RuleDirection.choices",
+        # drift runs and reports share one status vocabulary (and so one schema component)
+        "DriftRunStatusEnum": "portal.drift.models.RunStatus.choices",
+        "KindEnum": "portal.claims.models.RowIssue.choices",
+        "ReportKindEnum": "portal.reports.models.ReportKind.choices",
+        "ReportTriggerEnum": "portal.reports.models.ReportTrigger.choices",
+        "ReportFormatEnum": "portal.reports.models.ReportFormat.choices",
     },
 }
 

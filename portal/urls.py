@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("portal.dashboard.urls")),
     path("", include("portal.webhooks.urls")),
     path("", include("portal.alerts.urls")),
+    path("", include("portal.reports.urls")),
     path("", include("portal.accounts.urls")),
 ]
 

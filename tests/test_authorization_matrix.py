@@ -35,6 +35,8 @@ from portal.claims import services as claim_services
 from portal.claims.generator import csv_bytes
 from portal.claims.models import Claim, Payer
 from portal.drift.models import DriftEvent, DriftRun
+from portal.reports import services as report_services
+from portal.reports.models import ReportKind
 from portal.webhooks import services as webhook_services
 from tests.factories import member
 
@@ -52,6 +54,8 @@ class Entry:
     read: str | None = None  # lowest level allowed to GET (None: the view has no GET)
     write: str | None = None  # lowest level allowed to write (None: read-only)
     obj: str | None = None  # the seeded object whose pk goes into the URL
+    extra: tuple[tuple[str, str], ...] = ()  # further URL keywords
+    query: str = ""  # a query string the page needs
 
 
 # Not customer data: Django's auth pages and the API's docs, and the admin (tested on its own).
@@ -107,6 +111,14 @@ MATRIX: dict[str, Entry] = {
     "drift:run-detail": Entry(read=VIEWER, obj="run"),
     "drift:run-status": Entry(read=VIEWER, obj="run"),
     "drift:settings": Entry(read=ADMIN, write=ADMIN),
+    # -- reports
+    "reports:report-list": Entry(read=VIEWER, write=ANALYST),
+    "reports:report-detail": Entry(read=VIEWER, obj="report"),
+    "reports:report-status": Entry(read=VIEWER, obj="report"),
+    "reports:report-download": Entry(read=VIEWER, obj="report", extra=(("format", "pdf"),)),
+    "reports:report-email": Entry(write=ANALYST, obj="report"),
+    "reports:export": Entry(read=ANALYST, write=ANALYST, query="?table=claims"),
+    "reports:settings": Entry(read=ADMIN, write=ADMIN),
     # -- webhooks
     "webhooks:endpoint-list": Entry(read=VIEWER),
     "webhooks:endpoint-create": Entry(read=ADMIN, write=ADMIN),
@@ -154,6 +166,9 @@ MATRIX: dict[str, Entry] = {
     "api:v1:alert-acknowledge": Entry(write=ANALYST, obj="alert"),
     "api:v1:alert-resolve": Entry(write=ANALYST, obj="alert"),
     "api:v1:alert-reopen": Entry(write=ANALYST, obj="alert"),
+    "api:v1:report-list": Entry(read=VIEWER, write=ANALYST),
+    "api:v1:report-detail": Entry(read=VIEWER, obj="report"),
+    "api:v1:report-download": Entry(read=VIEWER, obj="report", extra=(("file_format", "pdf"),)),
     "api:v1:webhook-endpoint-list": Entry(read=VIEWER, write=ADMIN),
     "api:v1:webhook-endpoint-detail": Entry(read=VIEWER, write=ADMIN, obj="endpoint"),
     "api:v1:webhook-endpoint-messages": Entry(read=VIEWER, obj="endpoint"),
@@ -280,6 +295,9 @@ def _seed_customer(customer, owner, tmp_path, tag):
         fields=alert_services.RuleFields(name="Everything", direction="any"),
     )
     (alert,) = alert_services.alerts_evaluate(customer=customer, event_ids=[event.pk])
+    report = report_services.report_now(
+        customer=customer, kind=ReportKind.WEEKLY_SUMMARY, trigger="schedule"
+    )
     return {
         "upload": upload.pk,
         "claim": Claim.objects.filter(customer=customer).first().pk,
@@ -294,6 +312,7 @@ def _seed_customer(customer, owner, tmp_path, tag):
         "message": message.pk,
         "rule": rule.pk,
         "alert": alert.pk,
+        "report": report.pk,
         "audit": AuditEvent.objects.filter(customer=customer).first().pk,
     }
 
@@ -374,7 +393,8 @@ def _url(name: str, entry: Entry, objects: dict, *, owner="acme", obj_of="acme")
         kwargs["slug"] = owner
     if entry.obj:
         kwargs["pk"] = objects[obj_of][entry.obj]
-    return reverse(name, kwargs=kwargs)
+    kwargs.update(entry.extra)
+    return reverse(name, kwargs=kwargs) + entry.query
 
 
 def _customerless(name: str) -> bool:

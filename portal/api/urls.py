@@ -16,6 +16,7 @@ from portal.api import (
     mappings,
     me,
     members,
+    reports,
     uploads,
     webhooks,
 )
@@ -34,6 +35,7 @@ router.register("webhook-endpoints", webhooks.WebhookEndpointViewSet, basename="
 router.register("webhook-messages", webhooks.WebhookMessageViewSet, basename="webhook-message")
 router.register("alert-rules", alerts.AlertRuleViewSet, basename="alert-rule")
 router.register("alerts", alerts.AlertViewSet, basename="alert")
+router.register("reports", reports.ReportViewSet, basename="report")
 
 v1 = [
     path("health/", health.HealthView.as_view(), name="health"),

@@ -61,6 +61,13 @@ class Action(models.TextChoices):
     WEBHOOK_REPLAYED = "webhook_message.replayed", "Replayed a webhook message"
     WEBHOOK_SENT = "webhook.sent", "Sent a webhook"
 
+    REPORT_REQUESTED = "report.requested", "Requested a report"
+    REPORT_COMPLETED = "report.completed", "Generated a report"
+    REPORT_FAILED = "report.failed", "Report generation failed"
+    REPORT_DOWNLOADED = "report.downloaded", "Downloaded a report"
+    REPORT_SETTINGS_SAVED = "report_settings.saved", "Changed report settings"
+    REPORT_EMAILED = "report.emailed", "E-mailed a report"
+
 
 class Outcome(models.TextChoices):
     SUCCESS = "success", "Success"

@@ -47,6 +47,8 @@ class Command(BaseCommand):
         demo.import_claims(echo=self.stdout.write)
         self.stdout.write(self.style.MIGRATE_HEADING("Drift detection"))
         demo.detect_drift(echo=self.stdout.write)
+        self.stdout.write(self.style.MIGRATE_HEADING("Reports"))
+        demo.weekly_report(echo=self.stdout.write)
         self._print_logins(logins, addrport)
         token = demo.api_token()
         self.stdout.write(self.style.MIGRATE_HEADING("API (read token of admin@acme.test)"))
