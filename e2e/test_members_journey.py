@@ -52,6 +52,7 @@ def test_owner_switches_customer_adds_member_and_promotes_them_to_admin(
     expect(page.locator("main")).to_contain_text("You are owner here")
     shot(page, "acme-home-as-owner")
 
+    page.locator("#settings-menu summary").click()  # settings-like pages live in this menu
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
     expect(page).to_have_url(re.compile(r"/c/acme/members/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Members of Acme Health")
