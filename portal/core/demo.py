@@ -63,6 +63,27 @@ def demo_claims_spec(slug: str):
     return ClaimsSpec(rows=8_000, end=today, days=120, seed=23)
 
 
+DEMO_RULE = "Worsening drifts, medium and up"
+
+
+def alert_rule(*, echo=print) -> None:
+    """Acme's alert rule, before detection runs, so the demo opens with alerts (and their e-mails
+    on the worker's console)."""
+    from portal.alerts import services as alerts
+    from portal.alerts.models import AlertRule
+
+    acme = Customer.objects.get(slug="acme")
+    if not AlertRule.objects.filter(customer=acme, name__iexact=DEMO_RULE).exists():
+        alerts.alert_rule_create(
+            customer=acme,
+            actor=None,
+            fields=alerts.RuleFields(
+                name=DEMO_RULE, min_severity=0.4, email_recipients=["owner@acme.test"]
+            ),
+        )
+    echo(f"  {acme.name}: alert rule “{DEMO_RULE}” (e-mails owner@acme.test)")
+
+
 def detect_drift(*, echo=print) -> None:
     """Run detection for every demo customer, so the demo opens with real drift events."""
     from portal.drift import services as drift
@@ -74,9 +95,11 @@ def detect_drift(*, echo=print) -> None:
     ensure_delivery_schedule()  # the webhook retry sweep
     for slug, _ in DEMO_CUSTOMERS:
         run = drift.detect_now(customer=Customer.objects.get(slug=slug), trigger="demo")
+        alerts = run.customer.alert_set.count()
         echo(
             f"  {run.customer.name}: {run.status}, {run.segments_examined} segments, "
-            f"{run.tests_run} tests, {run.events_created + run.events_updated} drift events"
+            f"{run.tests_run} tests, {run.events_created + run.events_updated} drift events, "
+            f"{alerts} alert{'s' if alerts != 1 else ''}"
         )
 
 

@@ -29,3 +29,20 @@ def test_demo_is_idempotent_and_keeps_one_live_demo_token(capsys):
     token = out.split("Authorization: Bearer ")[-1].split('"')[0]
     assert live.get().key_hash == hash_token(token)
     assert not User.objects.get(email="owner@acme.test").check_password("Demo-pass-1")
+
+
+def test_demo_opens_with_alerts_and_a_report(capsys):
+    from portal.alerts.models import Alert, AlertRule
+    from portal.reports.models import Report
+
+    call_command("demo", "--no-serve", "--password", "Demo-pass-1")
+    call_command("demo", "--no-serve")  # idempotent: one rule, alerts once per (rule, event)
+    out = capsys.readouterr().out
+    assert AlertRule.objects.filter(customer__slug="acme").count() == 1
+    alerts = Alert.objects.filter(customer__slug="acme")
+    assert alerts.exists() and "alerts" in out
+    pairs = list(alerts.values_list("rule_id", "event_id"))
+    assert len(pairs) == len(set(pairs))
+    assert set(alerts.values_list("drift_type", flat=True)) >= {"denial_rate"}  # Humana
+    assert not Alert.objects.filter(customer__slug="globex").exists()
+    assert Report.objects.filter(customer__slug="acme", status="succeeded").exists()
