@@ -314,3 +314,18 @@ def test_api_is_scoped_to_the_tokens_customer(bearer, claims, charlie, globex, a
     assert response.status_code == 404
     api.logout()
     assert api.get(API).status_code in (401, 403)
+
+
+def test_a_dashboard_computed_during_a_run_cannot_come_back_stale(
+    claims, django_capture_on_commit_callbacks
+):
+    """A request computed the numbers before a run finished and stores them after: the run's
+    invalidation started a new generation, so those numbers are never served."""
+    key_before = services.cache_key(claims.pk)  # the slow request looked its key up here
+    stale = selectors.compute(customer=claims)  # ... and computed 10 decided claims
+    add_claims(claims, [decided("Aetna", TODAY, 1, D)])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invalidate(claims.pk)  # the run finished
+    cache.set(key_before, stale, 300)  # the slow request's late write
+    assert stale.kpis.decided == 10 and services.cache_key(claims.pk) != key_before
+    assert selectors.dashboard(customer=claims).kpis.decided == 11
