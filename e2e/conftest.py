@@ -80,7 +80,12 @@ def shot(request):
 
     def take(page: Page, step: str) -> Path:
         path = SCREENSHOTS / f"{test_name}--{next(counter):02d}-{step}.png"
+        # Chromium's full-page capture leaves the page scrolled elsewhere than the user left it
+        # and jumps back on the next mousedown, so the following click landed on another element
+        # (a swallowed "Save"). Put the scroll position back as it was.
+        position = page.evaluate("[window.scrollX, window.scrollY]")
         page.screenshot(path=str(path), full_page=True)
+        page.evaluate("([x, y]) => window.scrollTo(x, y)", position)
         return path
 
     return take
