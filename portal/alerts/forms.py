@@ -137,8 +137,7 @@ class AlertRuleForm(forms.Form):
         if endpoints:
             self.fields["webhook_endpoint_ids"].choices = [(e.pk, str(e)) for e in endpoints]
         else:
-            # Nothing to choose: no empty list box (it also swallowed the first click on
-            # "Save rule" in Chromium); the page says where endpoints are added instead.
+            # Nothing to choose: no empty list box; the page says where endpoints are added.
             del self.fields["webhook_endpoint_ids"]
         self.suggest_endpoints = model is not None and not endpoints
 

@@ -450,7 +450,9 @@ def deliver_due(
 def deliver_all_due(*, budget_seconds: float = 50.0, now: datetime | None = None) -> int:
     """Sweep: deliver batches until nothing is due or the time budget is spent."""
     deadline = time.monotonic() + budget_seconds
-    total = 0
+    total = deliver_due(now=now)  # an idle sweep builds no HTTP client (TLS contexts cost CPU)
+    if total == 0:
+        return 0
     with transport.safe_client(max_connections=SEND_THREADS) as client:
         while time.monotonic() < deadline:
             sent = deliver_due(now=now, client=client)
