@@ -56,11 +56,11 @@ def test_report_pages_and_downloads_by_role(client, acme, alice, bob, charlie, w
     assert sorted(d.actor.email for d in downloads) == ["alice@acme.test", "bob@acme.test"]
 
 
-def test_nav_links_to_reports_after_runs(client, acme, bob):
+def test_main_nav_links_to_reports(client, acme, bob):
     client.force_login(bob)
     page = client.get(reverse("claims:claim-list", args=["acme"])).content.decode()
-    runs = page.index(f'href="{reverse("drift:run-list", args=["acme"])}"')
-    assert page.index(f'href="{url("report-list")}"') > runs
+    nav = page[page.index('<nav class="mainnav"') : page.index('id="settings-menu"')]
+    assert f'href="{url("report-list")}">Reports</a>' in nav
 
 
 # -- the weekly summary ---------------------------------------------------------------------------
