@@ -157,7 +157,7 @@ def _sessions(user, n: int) -> list[str]:
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from portal.core.middleware import SESSION_STARTED_KEY
+    from portal.core.middleware import SESSION_SEEN_KEY, SESSION_STARTED_KEY
 
     keys = []
     for _ in range(n):
@@ -165,7 +165,7 @@ def _sessions(user, n: int) -> list[str]:
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-        session[SESSION_STARTED_KEY] = int(time.time())
+        session[SESSION_STARTED_KEY] = session[SESSION_SEEN_KEY] = int(time.time())
         session.create()
         keys.append(session.session_key)
     return keys
