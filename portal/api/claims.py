@@ -23,7 +23,7 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
-from portal.api.base import CustomerScopedMixin
+from portal.api.base import CustomerScopedMixin, FlatSerializerMixin
 from portal.api.pagination import KeysetPagination, PagePagination
 from portal.audit.actions import Action
 from portal.audit.services import record
@@ -83,7 +83,7 @@ def listing_summary(view, request) -> dict:
     }
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class ClaimSerializer(FlatSerializerMixin, serializers.ModelSerializer):
     payer = serializers.CharField(source="payer.name", read_only=True, help_text="Canonical name")
     payer_id = serializers.IntegerField(read_only=True)
     upload_id = serializers.IntegerField(
