@@ -277,7 +277,9 @@ def test_the_flat_claim_serializer_writes_what_drf_writes(acme):
 
     random_claims(acme, claims=80, payers=3, today=timezone.localdate())
     Claim.objects.filter(pk=Claim.objects.filter(customer=acme).first().pk).update(
-        claim_id=None, allowed_amount=Decimal("12.5"), denial_reason_code="CO-97"
+        claim_id=None,
+        content_hash="12345678-1234-5678-1234-567812345678",
+        allowed_amount=Decimal("12.5"),
     )
     claims = list(Claim.objects.filter(customer=acme).select_related("payer"))
     assert any(c.decided_date is None for c in claims) and any(c.decided_date for c in claims)
