@@ -24,7 +24,7 @@ from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
 from portal.api.base import CustomerScopedMixin, FlatSerializerMixin
-from portal.api.pagination import KeysetPagination, PagePagination
+from portal.api.pagination import KeysetPagination, SummaryPagination
 from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.claims import selectors
@@ -311,7 +311,7 @@ class ClaimViewSet(
         detail=False,
         url_path="payer-summary",
         # One row per payer (tens, not millions): page numbers serve it well.
-        pagination_class=PagePagination,
+        pagination_class=SummaryPagination,
         filterset_class=PayerSummaryFilter,
         serializer_class=PayerSummarySerializer,
         search_fields=["name"],

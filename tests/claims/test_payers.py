@@ -299,9 +299,17 @@ def test_queries_do_not_grow_with_payers_or_claims(client, claims, bob):
         html = client.get(url("payer-list", slug="big")).content.decode()
     assert html.count('class="sparkline"') == 25  # a full page of rows
     assert len(large) == len(small), [q["sql"][:120] for q in large]
-    # session, user, customer, role and nav permissions, CPT groups of the form, the paginator's
-    # count, the page's rows, its sparklines: no query per row
-    assert len(small) <= 22
+    # session, user, customer, permissions (one query), role, CPT groups of the form, the rows
+    # (count and page from one statement), the sparklines: no query per row
+    assert len(small) <= 10
+    assert _aggregates(large) == 1  # not once more inside SELECT count(*) FROM (…)
+    html = client.get(url("payer-list", slug="big") + "?page=2").content.decode()
+    assert html.count('class="sparkline"') == 5 and "30 rows" in html
+
+
+def _aggregates(queries) -> int:
+    """How many statements computed the payer summary's aggregates."""
+    return sum("percentile_cont" in q["sql"] for q in queries.captured_queries)
 
 
 # -- the API --------------------------------------------------------------------------------------
@@ -351,6 +359,9 @@ def test_api_queries_do_not_grow_with_payers_or_claims(bearer, claims, bob):
         body = api.get(API).json()
     assert body["count"] == 30 and len(body["results"]) == 30
     assert len(large) == len(small), [q["sql"][:120] for q in large]
+    assert _aggregates(large) == 1
+    body = api.get(API, {"page_size": 20, "page": 2}).json()
+    assert body["count"] == 30 and len(body["results"]) == 10 and body["next"] is None
 
 
 def test_payer_page_events_table_pages_in_place(client, claims, bob):
