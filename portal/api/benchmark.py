@@ -229,6 +229,21 @@ class Server:
             cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of gunicorn's master and workers so far (Linux /proc)."""
+        pids = [self.process.pid]
+        try:
+            task = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            pids += [int(pid) for pid in task.read_text().split()]
+            ticks = os.sysconf("SC_CLK_TCK")
+            total = 0.0
+            for pid in pids:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            return total
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
     def wait(self, timeout: float = 60.0) -> None:
         import httpx
 
@@ -265,6 +280,13 @@ class Target:
     endpoint: Endpoint
     page: str  # "1" or the deep page's number
     url: str
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _client(base: str, endpoint: Endpoint, session: str, token: str):
@@ -469,10 +491,23 @@ def run(
                 server.base, endpoint, path, sessions[0], token
             )
         echo(f"{len(targets)} targets × {requests} requests, {clients} clients …")
+        server_cpu, client_cpu, load = server.cpu_seconds(), time.process_time(), _loadavg()
         results, seconds = _drive(server.base, targets, sessions, token, requests, clients)
+        server_cpu = server.cpu_seconds() - server_cpu
+        client_cpu = time.process_time() - client_cpu
     finally:
         server.stop()
     result = _summarise(claims, clients, requests, targets, results, seconds, sizes, deepest)
+    # where the two cores went: gunicorn's CPU per request is Django's cost; the rest of
+    # 2 × seconds is PostgreSQL, the clients (this process) and whatever else runs here
+    result["cpu"] = {
+        "gunicorn_seconds": round(server_cpu, 1),
+        "gunicorn_ms_per_request": round(server_cpu / len(results) * 1000, 1) if results else None,
+        "clients_seconds": round(client_cpu, 1),
+        "wall_seconds_times_cpus": round(seconds * (os.cpu_count() or 1), 1),
+        "load_average_before": load,
+        "load_average_after": _loadavg(),
+    }
     result["gunicorn"] = f"--workers {workers} --threads {threads}"
     result["dashboard"] = dashboard
     result["checks"] = checks(result)

@@ -88,6 +88,13 @@ class Command(BaseCommand):
             f"{result['requests_per_second']} requests/s over {result['seconds']} s "
             f"(gunicorn {result['gunicorn']}, {result['cpus']} CPUs)"
         )
+        if cpu := result.get("cpu"):
+            self.stdout.write(
+                f"CPU: gunicorn {cpu['gunicorn_seconds']} s ({cpu['gunicorn_ms_per_request']} ms "
+                f"per request), clients {cpu['clients_seconds']} s, of "
+                f"{cpu['wall_seconds_times_cpus']} CPU-seconds; load average "
+                f"{cpu['load_average_before']} → {cpu['load_average_after']}"
+            )
         if result.get("dashboard"):
             self.stdout.write(f"{'dashboard, alone':<22} {'cache':>5} {'requests':>8} "
                               f"{'p50 ms':>8} {'max ms':>8}")  # fmt: skip
