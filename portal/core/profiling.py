@@ -20,16 +20,14 @@ import pstats
 import time
 
 
-def main(argv: list[str] | None = None) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ.setdefault("DEBUG", "false")
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
+def main(argv: list[str] | None = None, *, quiet: bool = False) -> None:
     import django
 
     django.setup()
-    import logging
+    if quiet:
+        import logging
 
-    logging.getLogger("payerwatch.requests").setLevel(logging.WARNING)  # a line per request
+        logging.getLogger("payerwatch.requests").setLevel(logging.WARNING)  # a line per request
     from django.db import connection
     from django.test import Client
 
@@ -97,4 +95,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    main(quiet=True)
