@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.core.middleware.RequestIdMiddleware",
+    "portal.accounts.backends.PermissionCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -109,8 +110,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out users before any check
     "django.contrib.auth.backends.ModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
-    "portal.accounts.backends.StaffCustomerBackend",
+    # guardian's object permissions, one query per customer and request, staff hold them all
+    "portal.accounts.backends.CustomerPermissionBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -322,9 +323,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
-# Sessions: 30 minutes idle (renewed by every request), and a fixed absolute lifetime.
+# Sessions: 30 minutes idle, and a fixed absolute lifetime (core.middleware.SessionLifetime-
+# Middleware renews an active session at most once a minute, not with a write per request).
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_ABSOLUTE_LIFETIME = timedelta(hours=int(os.environ.get("SESSION_MAX_HOURS", "12")))
 
 # HTTPS=true where the portal is served over TLS (production): secure cookies, HSTS, redirect.
@@ -384,4 +386,6 @@ LOGGING = {
 
 # User.email is unique case-insensitively (a functional unique constraint on lower(email)) and
 # the user manager looks users up with iexact, so the plain-unique warning does not apply.
-SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+# guardian.W001 looks for its backend by name: ours (accounts.backends.CustomerPermissionBackend)
+# is a subclass of it that answers customer questions with one query per request.
+SILENCED_SYSTEM_CHECKS = ["auth.W004", "guardian.W001"]

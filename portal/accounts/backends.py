@@ -1,25 +1,117 @@
-"""Staff hold every customer permission on every customer (PRODUCT §2)."""
+"""Customer permissions (PRODUCT §2): guardian object permissions on the ``Customer``, asked once
+per request.
 
-from portal.accounts.models import Customer
+A page asks many questions about one customer — the view's permission, the navigation's links
+(``{% can %}``), the home page's list of abilities — and guardian's backend answers each with
+two queries of its own (the user's and their groups' permissions). ``CustomerPermissionBackend``
+answers them all from ONE query per (user, customer) and request: the codenames are kept in a
+per-request cache (``request_cache()``, opened by ``PermissionCacheMiddleware``) that nothing
+outlives — outside a request every question goes to the database, as before — and that forgets
+everything the moment a permission or group membership changes (the membership service, the
+admin, signals), so a change is seen by the very next question even within its own request.
+Staff hold every customer permission on every customer without a query.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.contrib.auth.models import Group
+from django.contrib.contenttypes.models import ContentType
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from guardian.backends import ObjectPermissionBackend
+
+from portal.accounts.models import (
+    Customer,
+    CustomerGroupObjectPermission,
+    CustomerUserObjectPermission,
+)
 from portal.accounts.roles import PERMISSIONS
 
 CUSTOMER_PERMISSIONS = frozenset(f"accounts.{codename}" for codename, _, _ in PERMISSIONS)
 
+# (user id, customer id) → the codenames the user holds on the customer; None outside a request
+_cache: ContextVar[dict[tuple[int, int], frozenset[str]] | None] = ContextVar(
+    "payerwatch_customer_permissions", default=None
+)
 
-class StaffCustomerBackend:
-    """Answers object-permission questions about a ``Customer`` for active staff users only.
 
-    Everyone else is answered by guardian's ``ObjectPermissionBackend`` from the permissions the
-    membership service keeps in step with their role.
+@contextmanager
+def request_cache():
+    """Remember customer permissions until the block ends (one request)."""
+    token = _cache.set({})
+    try:
+        yield
+    finally:
+        _cache.reset(token)
+
+
+def forget() -> None:
+    """Drop what the current request remembers (a permission changed)."""
+    cache = _cache.get()
+    if cache is not None:
+        cache.clear()
+
+
+def _forget_on_change(sender, **kwargs) -> None:
+    forget()
+
+
+for _model in (CustomerUserObjectPermission, CustomerGroupObjectPermission):
+    post_save.connect(_forget_on_change, sender=_model, dispatch_uid=f"forget-{_model.__name__}")
+    post_delete.connect(_forget_on_change, sender=_model, dispatch_uid=f"forget-{_model.__name__}")
+m2m_changed.connect(
+    _forget_on_change, sender=Group.user_set.through, dispatch_uid="forget-group-members"
+)
+
+
+def customer_codenames(user, customer: Customer) -> frozenset[str]:
+    """The permission codenames ``user`` holds on ``customer``, directly or through a group
+    (what guardian's ``ObjectPermissionChecker.get_perms`` answers, in one statement)."""
+    cache = _cache.get()
+    key = (user.pk, customer.pk)
+    if cache is not None and key in cache:
+        return cache[key]
+    ctype = ContentType.objects.get_for_model(Customer)  # cached by Django
+    direct = CustomerUserObjectPermission.objects.filter(
+        user_id=user.pk, content_object_id=customer.pk, permission__content_type_id=ctype.pk
+    ).values_list("permission__codename", flat=True)
+    via_groups = CustomerGroupObjectPermission.objects.filter(
+        group__user=user.pk, content_object_id=customer.pk, permission__content_type_id=ctype.pk
+    ).values_list("permission__codename", flat=True)
+    codenames = frozenset(direct.union(via_groups))
+    if cache is not None:
+        cache[key] = codenames
+    return codenames
+
+
+class CustomerPermissionBackend(ObjectPermissionBackend):
+    """guardian's object-permission backend, with ``Customer`` questions answered from
+    ``customer_codenames`` (one query per request) and a staff fast path. Other objects, and
+    permissions of another app (guardian's ``WrongAppError``), go to guardian unchanged.
+
+    Nobody relies on model-wide permissions for tenant data: only object permissions count.
     """
 
-    def authenticate(self, request, **credentials):
-        return None
-
     def has_perm(self, user_obj, perm: str, obj=None) -> bool:
-        return (
-            isinstance(obj, Customer)
-            and user_obj.is_active
-            and user_obj.is_staff
-            and perm in CUSTOMER_PERMISSIONS
-        )
+        if not isinstance(obj, Customer) or not perm.startswith("accounts."):
+            return super().has_perm(user_obj, perm, obj)
+        if not user_obj.is_authenticated or not user_obj.is_active:
+            return False
+        if user_obj.is_staff and perm in CUSTOMER_PERMISSIONS:
+            return True  # staff hold every customer permission on every customer
+        if user_obj.is_superuser:
+            return super().has_perm(user_obj, perm, obj)  # guardian: every permission
+        return perm.removeprefix("accounts.") in customer_codenames(user_obj, obj)
+
+
+class PermissionCacheMiddleware:
+    """Opens the per-request customer-permission cache (``request_cache``)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with request_cache():
+            return self.get_response(request)

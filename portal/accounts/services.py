@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from portal.accounts import backends
 from portal.accounts.models import (
     ApiToken,
     Customer,
@@ -58,6 +59,7 @@ def _sync_role_permissions(*, customer: Customer, user: User, role: str | None) 
             for p in missing
         ]
     )
+    backends.forget()  # bulk_create sends no signal: the request's cached answers are stale
 
 
 def _may_assign(*, actor: User | None, customer: Customer, roles: set[str]) -> None:

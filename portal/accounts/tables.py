@@ -1,14 +1,15 @@
 import django_tables2 as tables
 
 from portal.accounts.models import Customer, Membership
+from portal.core.tables import DateTimeColumn, TemplateColumn
 
 
 class MembershipTable(tables.Table):
     email = tables.Column(accessor="user__email", verbose_name="E-mail", order_by=("user__email",))
     name = tables.Column(accessor="user__full_name", verbose_name="Name", default="—")
     role = tables.Column(order_by=("role_rank", "user__email"))
-    created_at = tables.DateTimeColumn(verbose_name="Member since", format="Y-m-d")
-    actions = tables.TemplateColumn(
+    created_at = DateTimeColumn(verbose_name="Member since", format="Y-m-d")
+    actions = TemplateColumn(
         template_name="accounts/_member_actions.html", orderable=False, verbose_name=""
     )
 
@@ -25,7 +26,7 @@ class CustomerTable(tables.Table):
     slug = tables.Column()
     member_count = tables.Column(verbose_name="Members")
     owner_count = tables.Column(verbose_name="Owners")
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d")
 
     class Meta:
         model = Customer
@@ -40,12 +41,10 @@ class ApiTokenTable(tables.Table):
     prefix = tables.Column(verbose_name="Starts with")
     user = tables.Column(accessor="user__email", verbose_name="Acts as", order_by=("user__email",))
     scope = tables.Column()
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d")
-    last_used_at = tables.DateTimeColumn(
-        verbose_name="Last used", format="Y-m-d H:i", default="never"
-    )
-    expires_at = tables.DateTimeColumn(verbose_name="Expires", format="Y-m-d", default="never")
-    status = tables.TemplateColumn(
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d")
+    last_used_at = DateTimeColumn(verbose_name="Last used", format="Y-m-d H:i", default="never")
+    expires_at = DateTimeColumn(verbose_name="Expires", format="Y-m-d", default="never")
+    status = TemplateColumn(
         template_name="accounts/_token_status.html", orderable=False, verbose_name="Status"
     )
 

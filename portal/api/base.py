@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from rest_framework import permissions
+from operator import attrgetter
+
+from rest_framework import permissions, serializers
 from rest_framework.exceptions import NotFound
 
 from portal.accounts.models import ApiToken, Customer
@@ -53,3 +55,36 @@ class CustomerScopedMixin:
         raise CustomerRequired(
             f"Say which customer: send the {CUSTOMER_HEADER} header or ?customer=<slug>."
         )
+
+
+class FlatSerializerMixin:
+    """A read serializer of plain attributes (``source`` paths, no method fields), written out
+    without DRF's per-field machinery (``get_attribute``'s error handling, ``SkipField``, the
+    readable-fields generator) for every field of every row: the same dict, each value through
+    its field's own ``to_representation``, ``None`` as ``None``. The claims list writes 50–200
+    rows × 16 fields per request. Other serializers fall back to DRF's way."""
+
+    def to_representation(self, instance):
+        plan = self.__dict__.get("_flat_plan")
+        if plan is None:
+            plan = self._flat_plan = self._make_flat_plan()
+        if not plan:
+            return super().to_representation(instance)
+        row = {}
+        for name, get, represent in plan:
+            value = get(instance)
+            row[name] = None if value is None else represent(value)
+        return row
+
+    def _make_flat_plan(self) -> list:
+        plan = []
+        for field in self._readable_fields:
+            if field.source == "*" or isinstance(
+                field,
+                serializers.SerializerMethodField
+                | serializers.RelatedField
+                | serializers.BaseSerializer,
+            ):
+                return []
+            plan.append((field.field_name, attrgetter(field.source), field.to_representation))
+        return plan

@@ -23,8 +23,8 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter, SearchFilter
 from rest_framework.response import Response
 
-from portal.api.base import CustomerScopedMixin
-from portal.api.pagination import KeysetPagination, PagePagination
+from portal.api.base import CustomerScopedMixin, FlatSerializerMixin
+from portal.api.pagination import KeysetPagination, SummaryPagination
 from portal.audit.actions import Action
 from portal.audit.services import record
 from portal.claims import selectors
@@ -83,7 +83,7 @@ def listing_summary(view, request) -> dict:
     }
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class ClaimSerializer(FlatSerializerMixin, serializers.ModelSerializer):
     payer = serializers.CharField(source="payer.name", read_only=True, help_text="Canonical name")
     payer_id = serializers.IntegerField(read_only=True)
     upload_id = serializers.IntegerField(
@@ -311,7 +311,7 @@ class ClaimViewSet(
         detail=False,
         url_path="payer-summary",
         # One row per payer (tens, not millions): page numbers serve it well.
-        pagination_class=PagePagination,
+        pagination_class=SummaryPagination,
         filterset_class=PayerSummaryFilter,
         serializer_class=PayerSummarySerializer,
         search_fields=["name"],

@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from portal.core import keyset
+from portal.core.views import EvaluatedPaginator
 
 
 class PagePagination(PageNumberPagination):
@@ -13,6 +14,13 @@ class PagePagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class SummaryPagination(PagePagination):
+    """For the payer summary: one statement for the rows, the count and the page
+    (``core.views.EvaluatedPaginator``)."""
+
+    django_paginator_class = EvaluatedPaginator
 
 
 class KeysetPagination(BasePagination):

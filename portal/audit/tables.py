@@ -3,10 +3,11 @@ from django.utils.html import format_html
 
 from portal.audit.actions import Action
 from portal.audit.models import AuditEvent
+from portal.core.tables import DateTimeColumn
 
 
 class AuditEventTable(tables.Table):
-    created_at = tables.DateTimeColumn(
+    created_at = DateTimeColumn(
         verbose_name="When", format="Y-m-d H:i:s", attrs={"td": {"class": "nowrap"}}
     )
     actor_email = tables.Column(verbose_name="Who", default="system")

@@ -5,18 +5,19 @@ from django.utils.html import format_html
 from portal.claims.cpt import default_group
 from portal.claims.models import Claim, CptGroupOverride, Payer, PayerAlias, RejectedRow, Upload
 from portal.core.charts import sparkline
+from portal.core.tables import DateColumn, DateTimeColumn, TemplateColumn
 
 NUMBER = {"th": {"class": "num"}, "td": {"class": "num"}}
 
 
 class UploadTable(tables.Table):
-    file_name = tables.TemplateColumn(
+    file_name = TemplateColumn(
         verbose_name="File",
         template_code=(
             '<a href="{% url "claims:upload-detail" customer.slug record.pk %}">{{ value }}</a>'
         ),
     )
-    status = tables.TemplateColumn(template_name="claims/_upload_status.html")
+    status = TemplateColumn(template_name="claims/_upload_status.html")
     rows_total = tables.Column(verbose_name="Rows", attrs=NUMBER)
     inserted = tables.Column(attrs=NUMBER)
     updated = tables.Column(attrs=NUMBER)
@@ -28,7 +29,7 @@ class UploadTable(tables.Table):
         order_by=("uploaded_by__email",),
         default="—",
     )
-    created_at = tables.DateTimeColumn(
+    created_at = DateTimeColumn(
         verbose_name="When", format="Y-m-d H:i", attrs={"td": {"class": "nowrap"}}
     )
 
@@ -74,10 +75,10 @@ class ClaimTable(tables.Table):
     payer = tables.Column(accessor="payer__name", verbose_name="Payer", orderable=False)
     cpt = tables.Column(verbose_name="CPT", orderable=False)
     cpt_group = tables.Column(verbose_name="CPT group", orderable=False)
-    submitted_date = tables.DateColumn(
+    submitted_date = DateColumn(
         verbose_name="Submitted", format="Y-m-d", order_by=("submitted_date", "id")
     )
-    decided_date = tables.DateColumn(
+    decided_date = DateColumn(
         verbose_name="Decided", format="Y-m-d", default="—", order_by=("decided_date", "id")
     )
     outcome = tables.Column(orderable=False)
@@ -129,8 +130,8 @@ class PayerAliasTable(tables.Table):
     payer = tables.Column(
         accessor="payer__name", verbose_name="Counted as payer", order_by=("payer__name",)
     )
-    updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d")
-    actions = tables.TemplateColumn(
+    updated_at = DateTimeColumn(verbose_name="Changed", format="Y-m-d")
+    actions = TemplateColumn(
         template_name="claims/_alias_actions.html", orderable=False, verbose_name=""
     )
 
@@ -151,8 +152,8 @@ class CptGroupOverrideTable(tables.Table):
     default = tables.Column(
         empty_values=(), verbose_name="Default group", orderable=False, accessor="cpt"
     )
-    updated_at = tables.DateTimeColumn(verbose_name="Changed", format="Y-m-d")
-    actions = tables.TemplateColumn(
+    updated_at = DateTimeColumn(verbose_name="Changed", format="Y-m-d")
+    actions = TemplateColumn(
         template_name="claims/_cpt_actions.html", orderable=False, verbose_name=""
     )
 
@@ -179,7 +180,7 @@ class PayerSummaryTable(tables.Table):
     """One row per payer. ``trends`` (payer id → weekly (decided, denied)) is set by the view
     after pagination, from one query for the whole page; the sparkline column draws from it."""
 
-    name = tables.TemplateColumn(
+    name = TemplateColumn(
         verbose_name="Payer",
         order_by=("name", "id"),
         template_code=(

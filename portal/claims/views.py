@@ -41,7 +41,7 @@ from portal.claims.tables import (
 )
 from portal.core import charts
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, ReadWriteMixin, TableView
+from portal.core.views import CustomerMixin, EvaluatedPaginator, ReadWriteMixin, TableView
 from portal.drift import selectors as drift_selectors
 from portal.drift.tables import DriftEventTable
 
@@ -475,6 +475,13 @@ class PayerListView(CustomerMixin, TableView):
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "customer": self.customer}
+
+    def get_table_pagination(self, table):
+        paginate = super().get_table_pagination(table)
+        if paginate:
+            paginate = {} if paginate is True else dict(paginate)
+            paginate["paginator_class"] = EvaluatedPaginator
+        return paginate
 
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)

@@ -7,4 +7,9 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self) -> None:
-        from portal.core import middleware  # noqa: F401  (connects the login-time receiver)
+        from portal.core import (
+            middleware,  # noqa: F401  (connects the login-time receiver)
+            tables,
+        )
+
+        tables.install()  # django-tables2 remembers render methods' signatures

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.cache import patch_vary_headers
 from django_filters.views import FilterView
@@ -90,6 +92,20 @@ class KeysetTablePaginator:
         self.count_limit = keyset.COUNT_LIMIT
         page.object_list = BoundRows(page.object_list, self.rows.table)
         return page
+
+
+class EvaluatedPaginator(Paginator):
+    """Pages of a short list whose every row costs what a page costs — grouped aggregates
+    ordered by an aggregate (the payer summary): ONE statement reads all its rows, and the count
+    and the page come from them. Django's paginator would run the aggregate twice, once inside
+    ``SELECT count(*) FROM (…)`` and again for the page (45 ms of 250 at 1,000,000 claims).
+    The object list is a queryset, or django-tables2's rows over one."""
+
+    def __init__(self, object_list, *args, **kwargs):
+        data = getattr(getattr(object_list, "data", None), "data", object_list)
+        if isinstance(data, QuerySet):
+            len(data)  # evaluated: count() and slices answer from its result cache
+        super().__init__(object_list, *args, **kwargs)
 
 
 class TableView(SingleTableMixin, FilterView):

@@ -1,6 +1,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
+from portal.core.tables import DateColumn, TemplateColumn
 from portal.drift.models import DriftEvent, DriftRun
 
 NUMBER = {"th": {"class": "num"}, "td": {"class": "num"}}
@@ -28,15 +29,15 @@ def format_delta(drift_type: str, value: float) -> str:
 
 
 class DriftRunTable(tables.Table):
-    id = tables.TemplateColumn(
+    id = TemplateColumn(
         verbose_name="Run",
         template_code=(
             '<a href="{% url "drift:run-detail" customer.slug record.pk %}">#{{ value }}</a>'
         ),
     )
-    as_of = tables.DateColumn(verbose_name="As of", format="Y-m-d")
+    as_of = DateColumn(verbose_name="As of", format="Y-m-d")
     trigger = tables.Column()
-    status = tables.TemplateColumn(template_name="claims/_upload_status.html")
+    status = TemplateColumn(template_name="claims/_upload_status.html")
     segments = tables.Column(
         empty_values=(), verbose_name="Segments", accessor="segments_examined", attrs=NUMBER
     )
@@ -80,7 +81,7 @@ class DriftRunTable(tables.Table):
 
 class DriftEventTable(tables.Table):
     severity = tables.Column(attrs=NUMBER, order_by=("severity", "id"))
-    drift_type = tables.TemplateColumn(
+    drift_type = TemplateColumn(
         verbose_name="Drift",
         orderable=False,
         template_code=(

@@ -2,13 +2,14 @@ import django_tables2 as tables
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from portal.core.tables import DateTimeColumn, TemplateColumn
 from portal.webhooks.models import WebhookEndpoint, WebhookMessage
 
 NUMBER = {"th": {"class": "num"}, "td": {"class": "num"}}
 
 
 class WebhookEndpointTable(tables.Table):
-    name = tables.TemplateColumn(
+    name = TemplateColumn(
         template_code=(
             '<a href="{% url "webhooks:endpoint-detail" customer.slug record.pk %}">{{ value }}</a>'
         ),
@@ -19,7 +20,7 @@ class WebhookEndpointTable(tables.Table):
     enabled = tables.Column(verbose_name="State", empty_values=())
     pending_count = tables.Column(verbose_name="Pending", attrs=NUMBER)
     dead_count = tables.Column(verbose_name="Dead", attrs=NUMBER)
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i")
 
     class Meta:
         model = WebhookEndpoint
@@ -42,8 +43,8 @@ class WebhookEndpointTable(tables.Table):
 
 
 class WebhookMessageTable(tables.Table):
-    created_at = tables.DateTimeColumn(verbose_name="Created", format="Y-m-d H:i:s")
-    webhook_id = tables.TemplateColumn(
+    created_at = DateTimeColumn(verbose_name="Created", format="Y-m-d H:i:s")
+    webhook_id = TemplateColumn(
         verbose_name="Webhook id",
         orderable=False,
         template_code=(
@@ -56,9 +57,7 @@ class WebhookMessageTable(tables.Table):
     status = tables.Column()
     attempts = tables.Column(attrs=NUMBER)
     last_status_code = tables.Column(verbose_name="Last response", attrs=NUMBER, default="—")
-    next_attempt_at = tables.DateTimeColumn(
-        verbose_name="Next attempt", format="Y-m-d H:i:s", default="—"
-    )
+    next_attempt_at = DateTimeColumn(verbose_name="Next attempt", format="Y-m-d H:i:s", default="—")
 
     class Meta:
         model = WebhookMessage
@@ -84,7 +83,7 @@ class WebhookMessageTable(tables.Table):
 
 
 class DeadMessageTable(WebhookMessageTable):
-    replay = tables.TemplateColumn(
+    replay = TemplateColumn(
         verbose_name="",
         orderable=False,
         empty_values=(),

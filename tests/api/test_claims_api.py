@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from portal.audit.actions import Action
 from portal.audit.models import AuditEvent
@@ -256,3 +257,32 @@ def test_a_nul_character_in_ordering_is_ignored_and_audited_without_it(bearer, a
     response = bearer(bob, acme).get(URL, {"ordering": "cpt\x00"})
     assert ids(response) == ["C-1"]
     assert viewed_events().last().data["filters"] == {"ordering": "cpt"}
+
+
+def test_the_flat_claim_serializer_writes_what_drf_writes(acme):
+    """``FlatSerializerMixin`` skips DRF's per-field machinery, not its output."""
+    from rest_framework import serializers as drf
+    from rest_framework.renderers import JSONRenderer
+
+    from portal.api.claims import ClaimSerializer
+    from tests.claims.builders import random_claims
+
+    class Generic(drf.ModelSerializer):
+        payer = drf.CharField(source="payer.name", read_only=True)
+        payer_id = drf.IntegerField(read_only=True)
+        upload_id = drf.IntegerField(read_only=True, allow_null=True)
+
+        class Meta(ClaimSerializer.Meta):
+            pass
+
+    random_claims(acme, claims=80, payers=3, today=timezone.localdate())
+    Claim.objects.filter(pk=Claim.objects.filter(customer=acme).first().pk).update(
+        claim_id=None,
+        content_hash="12345678-1234-5678-1234-567812345678",
+        allowed_amount=Decimal("12.5"),
+    )
+    claims = list(Claim.objects.filter(customer=acme).select_related("payer"))
+    assert any(c.decided_date is None for c in claims) and any(c.decided_date for c in claims)
+    flat = JSONRenderer().render(ClaimSerializer(claims, many=True).data)
+    assert flat == JSONRenderer().render(Generic(claims, many=True).data)
+    assert b'"allowed_amount":"12.50"' in flat

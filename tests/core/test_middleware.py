@@ -5,9 +5,13 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from portal.core.middleware import SESSION_STARTED_KEY
+from portal.core.middleware import SESSION_RENEW_SECONDS, SESSION_SEEN_KEY, SESSION_STARTED_KEY
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +55,52 @@ def test_api_log_line_names_the_tokens_customer(bearer, acme, alice, caplog):
 
 def test_sessions_expire_after_30_idle_minutes(settings):
     assert settings.SESSION_COOKIE_AGE == 30 * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST is True  # each request renews the idle window
+
+
+def _saves(client, path="/"):
+    """The session writes (UPDATE/INSERT of django_session) of one request."""
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return [
+        q["sql"]
+        for q in queries.captured_queries
+        if "django_session" in q["sql"] and not q["sql"].startswith("SELECT")
+    ]
+
+
+def test_an_active_session_is_renewed_at_most_once_a_minute_not_on_every_request(client, alice):
+    client.force_login(alice)
+    assert _saves(client) == []  # just logged in: the login wrote it
+    assert _saves(client) == []
+    session = client.session
+    session[SESSION_SEEN_KEY] -= SESSION_RENEW_SECONDS
+    session.save()
+    before = Session.objects.get(session_key=session.session_key).expire_date
+    assert len(_saves(client)) == 1  # a minute on: renewed …
+    after = Session.objects.get(session_key=session.session_key).expire_date
+    assert after > before  # … its idle window starts again
+    assert client.session[SESSION_SEEN_KEY] >= session[SESSION_SEEN_KEY] + SESSION_RENEW_SECONDS
+    assert _saves(client) == []  # and not again within the minute
+
+
+def test_a_session_idle_for_more_than_30_minutes_is_over(client, alice):
+    client.force_login(alice)
+    session = client.session
+    session[SESSION_SEEN_KEY] -= 30 * 60 + 1
+    session.save()
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_the_session_row_expires_30_minutes_after_its_last_renewal(client, alice):
+    client.force_login(alice)
+    client.get("/")
+    row = Session.objects.get(session_key=client.session.session_key)
+    seen = client.session[SESSION_SEEN_KEY]
+    assert abs(row.expire_date.timestamp() - (seen + 30 * 60)) < 5
+    Session.objects.filter(pk=row.pk).update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get("/")  # the store no longer knows it: a new login is needed
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
 
 
 def test_sessions_end_at_the_absolute_lifetime_however_active(client, alice):

@@ -8,3 +8,11 @@ def can(context, codename: str, customer) -> bool:
     """``{% can "manage_members" customer as allowed %}``: the same question views ask."""
     user = context.get("user")
     return bool(user and customer and user.has_perm(f"accounts.{codename}", customer))
+
+
+@register.simple_tag(takes_context=True)
+def table_rows(context, table):
+    """``{% table_rows table as rows %}``: the table's body rows (``core.tables.render_rows``)."""
+    from portal.core.tables import render_rows
+
+    return render_rows(table, context)

@@ -27,6 +27,8 @@ class Command(BaseCommand):
         api.add_argument("--claims", type=int, default=1_000_000)
         api.add_argument("--clients", type=int, default=20, help="Concurrent clients.")
         api.add_argument("--requests", type=int, default=50, help="Requests per endpoint and page.")
+        api.add_argument("--workers", type=int, help="gunicorn worker processes (default 2).")
+        api.add_argument("--threads", type=int, help="Threads per gunicorn worker (default 4).")
         api.add_argument("--json", action="store_true", help="One JSON object on stdout.")
         api.add_argument("--strict", action="store_true", help="Exit 1 when a check fails.")
 
@@ -58,6 +60,8 @@ class Command(BaseCommand):
                 claims=options["claims"],
                 clients=options["clients"],
                 requests=options["requests"],
+                workers=options["workers"] or api_benchmark.WORKERS,
+                threads=options["threads"] or api_benchmark.THREADS,
                 echo=echo,
             )
             self._report_api(result, options["json"])
@@ -84,6 +88,22 @@ class Command(BaseCommand):
             f"{result['requests_per_second']} requests/s over {result['seconds']} s "
             f"(gunicorn {result['gunicorn']}, {result['cpus']} CPUs)"
         )
+        if cpu := result.get("cpu"):
+            self.stdout.write(
+                f"CPU: gunicorn {cpu['gunicorn_seconds']} s ({cpu['gunicorn_ms_per_request']} ms "
+                f"per request), clients {cpu['clients_seconds']} s, of "
+                f"{cpu['wall_seconds_times_cpus']} CPU-seconds; load average "
+                f"{cpu['load_average_before']} → {cpu['load_average_after']}"
+            )
+        if result.get("dashboard"):
+            self.stdout.write(f"{'dashboard, alone':<22} {'cache':>5} {'requests':>8} "
+                              f"{'p50 ms':>8} {'max ms':>8}")  # fmt: skip
+            for row in result["dashboard"]:
+                self.stdout.write(
+                    f"{row['endpoint']:<22} {row['cache']:>5} {row['requests']:>8} "
+                    f"{row['p50_ms']:>8} {row['max_ms']:>8}"
+                )
+            self.stdout.write("")
         header = f"{'endpoint':<22} {'page':>5} {'requests':>8} {'errors':>6} "
         header += f"{'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'queries':>8}"
         self.stdout.write(header)

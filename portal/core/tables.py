@@ -1,0 +1,136 @@
+"""django-tables2 without its per-cell costs (README, "Pages and API under load").
+
+A 50-row page of django-tables2 spent most of its CPU on work repeated for every cell: parsing a
+``TemplateColumn``'s template again, running every context processor again for a
+``template_name`` column, ``inspect.signature`` of the same render method, recomputing the same
+``<td>`` attributes, and the template engine's loop over rows × columns. What is here renders the
+same HTML once per page:
+
+1. ``TemplateColumn``, ``DateColumn``, ``DateTimeColumn`` (a template column too): the template
+   is compiled once per process (``template_code``) or taken from the cached loader
+   (``template_name``) and rendered inside the page's own context, as an ``{% include %}`` is —
+   not a flattened copy of it run through the context processors again.
+2. ``cached_signature``: django-tables2 asks ``inspect.signature`` which arguments a render
+   method takes on every cell; the answer depends on the function only (``CoreConfig.ready``
+   installs it).
+3. ``render_rows``: the ``<tr>``/``<td>`` markup of ``templates/core/table.html``'s body, in
+   Python: each cell is still ``BoundRow.get_cell`` (values, ``render_*`` methods, defaults,
+   links — django-tables2's own logic), and a column's ``<td>`` attributes are computed once
+   unless they depend on the row (a callable).
+"""
+
+from __future__ import annotations
+
+import functools
+import weakref
+
+import django_tables2 as tables
+from django.template import engines
+from django.template.base import render_value_in_context
+from django.template.loader import get_template
+from django.templatetags.l10n import localize, unlocalize
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django_tables2 import utils
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(code: str):
+    return engines["django"].engine.from_string(code)
+
+
+class _RenderedInPage:
+    """A ``TemplateColumn``'s ``render``, like an ``{% include %}`` (see the module)."""
+
+    def render(self, record, table, value, bound_column, **kwargs):
+        parent_context = getattr(table, "context", None)
+        if parent_context is None:  # not rendered by {% render_table %}: no page context
+            return super().render(record, table, value, bound_column, **kwargs)
+        context = self.get_context_data(
+            record=record, table=table, value=value, bound_column=bound_column, **kwargs
+        )
+        with parent_context.update(context):
+            if self.template_code:
+                parent_context["request"] = getattr(table, "request", None)
+                return _compiled(self.template_code).render(parent_context)
+            return get_template(self.template_name).template.render(parent_context)
+
+
+class TemplateColumn(_RenderedInPage, tables.TemplateColumn):
+    pass
+
+
+class DateColumn(_RenderedInPage, tables.DateColumn):
+    """django-tables2's ``DateColumn`` is a ``TemplateColumn`` (``{{ value|date:… }}``)."""
+
+
+class DateTimeColumn(_RenderedInPage, tables.DateTimeColumn):
+    pass
+
+
+_plain_signature = utils.signature
+_signatures: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def cached_signature(fn):
+    """``django_tables2.utils.signature``, remembered per function (a bound method's answer is
+    its function's, without ``self``, whichever instance it is bound to)."""
+    function = getattr(fn, "__func__", fn)
+    try:
+        key = (function, hasattr(fn, "__self__"))
+        per_function = _signatures.get(function)
+    except TypeError:  # not weakly referenceable: ask every time
+        return _plain_signature(fn)
+    if per_function is None:
+        per_function = _signatures[function] = {}
+    if key[1] not in per_function:
+        per_function[key[1]] = _plain_signature(fn)
+    return per_function[key[1]]
+
+
+def install() -> None:
+    utils.signature = cached_signature
+
+
+def _has_callable(attrs) -> bool:
+    if callable(attrs):
+        return True
+    if isinstance(attrs, dict):
+        return any(_has_callable(value) for value in attrs.values())
+    return False
+
+
+def _row_dependent(bound_column) -> bool:
+    """Whether a column's ``<td>`` attributes can differ between rows (a callable in them)."""
+    merged = {**bound_column._table.attrs, **bound_column.column.attrs}
+    return _has_callable(merged.get("td", merged.get("cell", {})))
+
+
+def _cell_text(column, cell, context) -> str:
+    """``{% if column.localize == None %}{{ cell }}{% else %}…|localize / |unlocalize``."""
+    if column.localize is None:
+        return render_value_in_context(cell, context)
+    return render_value_in_context(localize(cell) if column.localize else unlocalize(cell), context)
+
+
+def render_rows(table, context) -> SafeString:
+    """The body rows of ``table`` (its page), exactly as django-tables2's template writes them
+    (without the template's indentation). Empty when there are no rows."""
+    columns = list(table.columns)
+    fixed = {
+        column.name: None if _row_dependent(column) else column.attrs["td"].as_html()
+        for column in columns
+    }
+    parts: list[str] = []
+    for row in table.paginated_rows:
+        parts.append(format_html("<tr {}>", row.attrs.as_html()))
+        for column in columns:
+            cell = row.get_cell(column.name)
+            # what BoundRow.items() leaves for callable attrs that take the value or the record
+            column.current_value, column.current_record = cell, row.record
+            attrs = fixed[column.name]
+            if attrs is None:
+                attrs = column.attrs["td"].as_html()
+            parts.append(f"<td {attrs}>{_cell_text(column, cell, context)}</td>")
+        parts.append("</tr>\n")
+    return mark_safe("".join(parts))
