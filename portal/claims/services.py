@@ -286,6 +286,7 @@ def renormalise_payers(*, customer_id: int) -> int:
     """Point every claim at the payer its raw name means now (aliases first). Returns the number
     of claims that moved."""
     with transaction.atomic(), connection.cursor() as cursor:
+        dashboard.invalidate(customer_id)  # payers change under the dashboard's numbers
         # claims whose raw name lost its alias need a payer of their own
         cursor.execute(
             """
@@ -378,6 +379,7 @@ def regroup_cpts(*, customer_id: int) -> int:
         CptGroupOverride.objects.filter(customer_id=customer_id).values_list("cpt", "group")
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        dashboard.invalidate(customer_id)  # groups change under the dashboard's numbers
         cursor.execute(
             "SELECT DISTINCT cpt FROM claims_claim WHERE customer_id = %s", [customer_id]
         )

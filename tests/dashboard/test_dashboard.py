@@ -329,3 +329,15 @@ def test_a_dashboard_computed_during_a_run_cannot_come_back_stale(
     cache.set(key_before, stale, 300)  # the slow request's late write
     assert stale.kpis.decided == 10 and services.cache_key(claims.pk) != key_before
     assert selectors.dashboard(customer=claims).kpis.decided == 11
+
+
+def test_a_new_payer_alias_refreshes_the_dashboard(claims, django_capture_on_commit_callbacks):
+    from portal.claims import services as mapping_services
+
+    before = services.cache_key(claims.pk)
+    selectors.dashboard(customer=claims)
+    with django_capture_on_commit_callbacks(execute=True):
+        mapping_services.payer_alias_save(
+            customer=claims, raw_name="Aetna Inc", payer_name="Aetna", actor=None
+        )
+    assert services.cache_key(claims.pk) != before
