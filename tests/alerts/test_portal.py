@@ -87,7 +87,13 @@ def test_nav_has_one_alerts_link_after_drift(client, acme, bob):
     drift = html.index(f'href="{reverse("drift:event-list", args=["acme"])}"')
     alerts = html.index(f'href="{url("alert-list")}"')
     assert drift < alerts and html.count(f'href="{url("alert-list")}"') == 1
-    assert f'href="{url("rule-list")}"' not in html  # rules are reached from the alerts page
+    menu = html[
+        html.index('id="settings-menu"') : html.index(
+            "</details>", html.index('id="settings-menu"')
+        )
+    ]
+    assert html.count(f'href="{url("rule-list")}"') == 1  # the rules: in the Settings menu only
+    assert f'href="{url("rule-list")}"' in menu
 
 
 # -- rules ----------------------------------------------------------------------------------------
