@@ -36,6 +36,7 @@ from django.db.models.expressions import Expression, OrderBy, Value
 
 COUNT_LIMIT = 10_000
 SALT = "payerwatch.keyset"
+MAX_OFFSET = 2**62  # PostgreSQL takes OFFSET as a bigint
 
 
 class InvalidCursor(Exception):
@@ -292,7 +293,12 @@ def page(queryset: QuerySet, *, per_page: int, cursor: str | None = None, number
     else:
         number = max(1, number)
         offset = (number - 1) * per_page
-        rows = list(queryset.order_by(*forward)[offset : offset + per_page + 1])
+        # a page past any list there can be (PostgreSQL's OFFSET is a bigint): simply empty
+        rows = (
+            list(queryset.order_by(*forward)[offset : offset + per_page + 1])
+            if offset < MAX_OFFSET
+            else []
+        )
         has_next = len(rows) > per_page
         rows = rows[:per_page]
         has_previous = number > 1

@@ -8,6 +8,7 @@ next start (its pid is kept in .run/demo-worker.pid).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -101,21 +102,38 @@ class Command(BaseCommand):
             process = psutil.Process(int(path.read_text().strip()))
             if "qcluster" in " ".join(process.cmdline()):
                 self.stdout.write(f"  stopping a worker left behind (pid {process.pid})")
-                process.terminate()
-                process.wait(15)
+                _stop_tree(process)
         except (ValueError, psutil.Error):
             pass
         path.unlink(missing_ok=True)
+        self._prune_embedded_handles()
 
     def _stop_worker(self, worker: subprocess.Popen) -> None:
-        worker.terminate()
-        try:
-            worker.wait(15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        with contextlib.suppress(psutil.Error):
+            _stop_tree(psutil.Process(worker.pid))
+        worker.wait()
         self._pidfile().unlink(missing_ok=True)
+        self._prune_embedded_handles()
+
+    def _prune_embedded_handles(self) -> None:
         if not os.environ.get("DATABASE_URL"):
             # A worker stopped before it had set up its signal handlers left its pid behind; drop
             # it so that this process, the last user, stops the embedded server on exit.
             embedded_db.prune_dead_handles(embedded_db.pgdata_path(Path(settings.BASE_DIR)))
+
+
+def _stop_tree(process: psutil.Process, timeout: float = 15) -> None:
+    """Stop a qcluster politely (it stops its own worker processes), then kill whatever of it is
+    still there: a cluster busy with a task may outlive the polite request, and its worker
+    processes must not outlive it, or they keep the embedded database running after the demo."""
+    family = [process, *process.children(recursive=True)]
+    try:
+        process.terminate()
+    except psutil.Error:
+        return
+    psutil.wait_procs([process], timeout=timeout)
+    alive = [each for each in family if each.is_running()]
+    for each in alive:
+        with contextlib.suppress(psutil.Error):
+            each.kill()
+    psutil.wait_procs(alive, timeout=5)
