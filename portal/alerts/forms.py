@@ -15,17 +15,13 @@ from django.core.validators import validate_email
 
 from portal.accounts.models import Customer
 from portal.alerts.models import AlertRule, ReasonCode, RuleDirection, Verdict
-from portal.alerts.services import FeedbackFields, RuleFields, _endpoint_model
+from portal.alerts.services import FeedbackFields, RuleFields
 from portal.claims import selectors as claim_selectors
 from portal.drift.detectors import DriftType
+from portal.webhooks import selectors as webhook_selectors
 
 MAX_RECIPIENTS = 50
 _SEPARATORS = re.compile(r"[\s,;]+")
-
-
-def endpoint_model():
-    """The webhooks app's endpoint model, or None while that app is not installed."""
-    return _endpoint_model()
 
 
 class RecipientsField(forms.CharField):
@@ -130,16 +126,15 @@ class AlertRuleForm(forms.Form):
         groups = claim_selectors.cpt_group_names(customer=customer)
         kept = rule.cpt_groups if rule is not None else []  # a group no claim has any more
         self.fields["cpt_groups"].choices = [(g, g) for g in sorted({*groups, *kept, "ALL"})]
-        model = endpoint_model()
-        endpoints = []
-        if model is not None:
-            endpoints = list(model.objects.filter(customer=customer).order_by("name", "pk"))
+        endpoints = list(
+            webhook_selectors.endpoint_list(customer=customer).values_list("pk", "name")
+        )
         if endpoints:
-            self.fields["webhook_endpoint_ids"].choices = [(e.pk, str(e)) for e in endpoints]
+            self.fields["webhook_endpoint_ids"].choices = endpoints
         else:
             # Nothing to choose: no empty list box; the page says where endpoints are added.
             del self.fields["webhook_endpoint_ids"]
-        self.suggest_endpoints = model is not None and not endpoints
+        self.suggest_endpoints = not endpoints
 
     def to_fields(self) -> RuleFields:
         data = self.cleaned_data

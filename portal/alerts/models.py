@@ -17,8 +17,6 @@ from django.db.models.functions import Lower
 from portal.core.models import TenantModel
 from portal.drift.detectors import DriftType
 
-SEVERITY_LABELS = ["low", "medium", "high"]
-
 
 class RuleDirection(models.TextChoices):
     WORSENING = "worsening", "Worsening only"

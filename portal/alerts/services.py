@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 import psycopg
-from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
@@ -38,8 +37,10 @@ from portal.audit.services import record
 from portal.claims.models import Payer
 from portal.core.exceptions import Conflict, DomainError, NotAllowed
 from portal.core.tasks import enqueue
-from portal.drift.detectors import DriftType
+from portal.drift.detectors import DriftType, label_of
 from portal.drift.models import DriftEvent
+from portal.webhooks.models import WebhookEndpoint
+from portal.webhooks.services import message_emit
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +69,6 @@ class RuleFields:
     cooldown_hours: int = 24
 
 
-def _endpoint_model():
-    try:
-        return apps.get_model("webhooks", "WebhookEndpoint")
-    except LookupError:  # the webhooks app is not installed
-        return None
-
-
 def _clean_rule(customer: Customer, fields: RuleFields) -> dict[str, Any]:
     name = " ".join((fields.name or "").split())
     if not name:
@@ -94,14 +88,11 @@ def _clean_rule(customer: Customer, fields: RuleFields) -> dict[str, Any]:
             raise DomainError(f"No payer with id {min(missing)} here.", field="payer_ids")
     endpoint_ids = sorted(set(fields.webhook_endpoint_ids or []))
     if endpoint_ids:
-        model = _endpoint_model()
-        known = set()
-        if model is not None:
-            known = set(
-                model.objects.filter(customer=customer, pk__in=endpoint_ids).values_list(
-                    "pk", flat=True
-                )
+        known = set(
+            WebhookEndpoint.objects.filter(customer=customer, pk__in=endpoint_ids).values_list(
+                "pk", flat=True
             )
+        )
         if missing := set(endpoint_ids) - known:
             raise DomainError(
                 f"No webhook endpoint with id {min(missing)} here.", field="webhook_endpoint_ids"
@@ -301,7 +292,7 @@ def alerts_evaluate(
                 _INSERT_ALERT,
                 [
                     customer.pk, d.rule.id, d.rule.name, d.event.id, d.event.payer_id,
-                    d.event.drift_type, d.event.severity, _label(d.event.severity), suppressed,
+                    d.event.drift_type, d.event.severity, label_of(d.event.severity), suppressed,
                     d.suppressed_reason,
                     NotifyStatus.SKIPPED if suppressed else NotifyStatus.PENDING, now, now,
                 ],
@@ -325,12 +316,6 @@ def alerts_evaluate(
     return alerts
 
 
-def _label(severity: float) -> str:
-    from portal.drift.detectors import label_of
-
-    return label_of(severity)
-
-
 def _announce(alert: Alert, event_type: str) -> None:
     """Hand the alert to its channels once this transaction commits: the e-mail task, and the
     rule's webhook endpoints (outbox rows written now, in this transaction)."""
@@ -338,10 +323,6 @@ def _announce(alert: Alert, event_type: str) -> None:
         enqueue("portal.alerts.tasks.notify", alert.pk)
     rule = alert.rule
     if rule is None or not rule.webhook_endpoint_ids:
-        return
-    try:
-        from portal.webhooks.services import message_emit
-    except ImportError:  # the webhooks app is not installed
         return
     message_emit(
         customer=alert.customer,
