@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 
 from portal.accounts.models import Customer, Membership, User
 from portal.accounts.roles import RANK
@@ -19,8 +29,10 @@ def customers_for_user(*, user: User) -> QuerySet[Customer]:
 
 def customer_for_user(*, user: User, slug: str) -> Customer:
     """One customer by slug, or ``Customer.DoesNotExist`` when the user may not enter it (a 404:
-    another customer's existence is never confirmed)."""
-    return customers_for_user(user=user).get(slug=slug)
+    another customer's existence is never confirmed). ``user_role`` is the user's role there
+    (None for staff without a membership), read in the same statement."""
+    role = Membership.objects.filter(customer=OuterRef("pk"), user=user).values("role")[:1]
+    return customers_for_user(user=user).annotate(user_role=Subquery(role)).get(slug=slug)
 
 
 def role_of(*, user: User, customer: Customer) -> str | None:

@@ -31,6 +31,7 @@ from portal.claims import selectors
 from portal.claims.cpt import DEFAULT_GROUPS
 from portal.claims.filters import ClaimFilter, PayerSummaryFilter
 from portal.claims.models import Claim, Payer
+from portal.dashboard import services as dashboard
 
 AUDIT_VALUE_CHARS = 100
 
@@ -281,7 +282,10 @@ class ClaimViewSet(
         if self.action == "payer_summary":
             if getattr(self, "swagger_fake_view", False):
                 return Payer.objects.none()
-            return selectors.payer_list(customer=self.customer)
+            # the summary's rows come from the customer's cache until the next upload or run
+            return dashboard.cached_rows(
+                selectors.payer_list(customer=self.customer), customer_id=self.customer.pk
+            )
         if getattr(self, "swagger_fake_view", False):
             return Claim.objects.none()
         return selectors.claim_list(customer=self.customer)
@@ -335,7 +339,7 @@ class ClaimViewSet(
         for backend in (SearchFilter, StableOrderingFilter):
             queryset = backend().filter_queryset(request, queryset, self)
         page = self.paginate_queryset(queryset)
-        weeks, trends = selectors.payer_weekly_denials(
+        weeks, trends = selectors.payer_weekly_denials_cached(
             customer=self.customer,
             payer_ids=[payer.pk for payer in page],
             until=filterset.range[1],

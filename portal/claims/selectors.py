@@ -35,6 +35,7 @@ from portal.claims.models import (
     RejectedRow,
     Upload,
 )
+from portal.dashboard import services as dashboard
 
 # -- claims ---------------------------------------------------------------------------------------
 
@@ -289,6 +290,20 @@ def payer_weekly_denials(
         series[row["payer_id"]] = list(series[row["payer_id"]])
         series[row["payer_id"]][position[week]] = (row["decided"], row["denied"])
     return mondays, series
+
+
+def payer_weekly_denials_cached(
+    *, customer: Customer, payer_ids: list[int], until: date, cpt_group: str | None = None
+) -> tuple[list[date], dict[int, list[tuple[int, int]]]]:
+    """``payer_weekly_denials`` from the customer's cache until the next upload or run."""
+    return dashboard.remember(
+        customer.pk,
+        "payer-trends",
+        (sorted(payer_ids), until, cpt_group, TREND_WEEKS),
+        lambda: payer_weekly_denials(
+            customer=customer, payer_ids=payer_ids, until=until, cpt_group=cpt_group
+        ),
+    )
 
 
 def payer_get(*, customer: Customer, pk: int) -> Payer:

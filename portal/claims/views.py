@@ -42,6 +42,7 @@ from portal.claims.tables import (
 from portal.core import charts
 from portal.core.exceptions import DomainError
 from portal.core.views import CustomerMixin, EvaluatedPaginator, ReadWriteMixin, TableView
+from portal.dashboard import services as dashboard
 from portal.drift import selectors as drift_selectors
 from portal.drift.tables import DriftEventTable
 
@@ -471,7 +472,10 @@ class PayerListView(CustomerMixin, TableView):
     template_name = "claims/payer_list.html"
 
     def get_queryset(self):
-        return selectors.payer_list(customer=self.customer)
+        # the summary's rows come from the customer's cache until the next upload or run
+        return dashboard.cached_rows(
+            selectors.payer_list(customer=self.customer), customer_id=self.customer.pk
+        )
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "customer": self.customer}
@@ -486,7 +490,7 @@ class PayerListView(CustomerMixin, TableView):
     def get_table(self, **kwargs):
         table = super().get_table(**kwargs)
         rows = list(table.page.object_list) if table.page else []
-        _, table.trends = selectors.payer_weekly_denials(
+        _, table.trends = selectors.payer_weekly_denials_cached(
             customer=self.customer,
             payer_ids=[row.record.pk for row in rows],
             until=self.filterset.range[1],

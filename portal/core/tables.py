@@ -14,9 +14,14 @@ same HTML once per page:
    method takes on every cell; the answer depends on the function only (``CoreConfig.ready``
    installs it).
 3. ``render_rows``: the ``<tr>``/``<td>`` markup of ``templates/core/table.html``'s body, in
-   Python: each cell is still ``BoundRow.get_cell`` (values, ``render_*`` methods, defaults,
-   links — django-tables2's own logic), and a column's ``<td>`` attributes are computed once
-   unless they depend on the row (a callable).
+   Python, and a column's ``<td>`` attributes are computed once unless they depend on the row
+   (a callable).
+4. ``_fast_cell``: most cells are a model attribute shown as it is, or through a table's
+   ``render_<name>(value[, record])``, or a date. For those columns the cell is computed
+   directly — the same value, empty test, default and render call as django-tables2's
+   ``BoundRow.get_cell``, without its per-cell accessor parsing, field look-ups and signature
+   matching. Everything else (links, choices, callables, other column types, non-model rows)
+   goes through ``get_cell`` unchanged.
 """
 
 from __future__ import annotations
@@ -25,12 +30,15 @@ import functools
 import weakref
 
 import django_tables2 as tables
+from django.db import models
 from django.template import engines
 from django.template.base import render_value_in_context
+from django.template.defaultfilters import date as date_filter
 from django.template.loader import get_template
 from django.templatetags.l10n import localize, unlocalize
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import template_localtime
 from django_tables2 import utils
 
 
@@ -61,11 +69,18 @@ class TemplateColumn(_RenderedInPage, tables.TemplateColumn):
 
 
 class DateColumn(_RenderedInPage, tables.DateColumn):
-    """django-tables2's ``DateColumn`` is a ``TemplateColumn`` (``{{ value|date:… }}``)."""
+    """django-tables2's ``DateColumn`` is a ``TemplateColumn`` (``{{ value|date:… }}``); the
+    format is kept for ``_fast_cell``."""
+
+    def __init__(self, format=None, short=True, *args, **kwargs):
+        super().__init__(format, short, *args, **kwargs)
+        self.date_format = format or ("SHORT_DATE_FORMAT" if short else "DATE_FORMAT")
 
 
 class DateTimeColumn(_RenderedInPage, tables.DateTimeColumn):
-    pass
+    def __init__(self, format=None, short=True, *args, **kwargs):
+        super().__init__(format, short, *args, **kwargs)
+        self.date_format = format or ("SHORT_DATETIME_FORMAT" if short else "DATETIME_FORMAT")
 
 
 _plain_signature = utils.signature
@@ -113,6 +128,69 @@ def _cell_text(column, cell, context) -> str:
     return render_value_in_context(localize(cell) if column.localize else unlocalize(cell), context)
 
 
+_PLAIN_RENDER = tables.Column.render
+_CELL_ARGUMENTS = frozenset({"value", "record"})
+
+
+def _cell_render(bound_column):
+    """How a fast cell is rendered from its value: ``None`` for the value itself, a function of
+    ``value`` and/or ``record``, or ``False`` when only django-tables2 knows."""
+    column, render = bound_column.column, bound_column.render
+    if render == column.render:  # no render_<name> on the table: the column type's own
+        if type(column) is tables.Column and getattr(render, "__func__", None) is _PLAIN_RENDER:
+            return None
+        if type(column) in (DateColumn, DateTimeColumn):
+            fmt, default = column.date_format, bound_column.default
+
+            def render_date(value):
+                return date_filter(template_localtime(value), fmt) or default
+
+            return render_date
+        return False
+    names, catch_all = cached_signature(render)  # the table's render_<name>
+    if type(column) is not tables.Column or catch_all or not set(names) <= _CELL_ARGUMENTS:
+        return False
+    return render
+
+
+def _fast_cell(bound_column, record):
+    """``record → cell`` for a column whose cell can be computed directly (module docstring,
+    4), or None. ``record`` is the page's first row, to look the accessor's field up once."""
+    if bound_column.link or not isinstance(record, models.Model):
+        return None
+    render = _cell_render(bound_column)
+    if render is False:
+        return None
+    accessor = utils.Accessor(bound_column.accessor)
+    bits = accessor.bits
+    try:
+        field = accessor.get_field(record)
+    except Exception:  # not a field path: leave it to django-tables2
+        return None
+    if field is None:  # an annotation or a plain attribute of the row itself is fine
+        if len(bits) != 1 or bits[0] not in vars(record) or callable(vars(record)[bits[0]]):
+            return None
+    elif getattr(field, "choices", None):
+        return None  # django-tables2 shows get_FOO_display()
+    empty, default = bound_column.column.empty_values, bound_column.default
+    arguments = set() if render is None else set(cached_signature(render)[0])
+
+    def cell(row_record):
+        value = row_record
+        for bit in bits:
+            value = getattr(value, bit, None)
+            if value is None:
+                break
+        if value in empty:
+            return default
+        if render is None:
+            return value
+        kwargs = {"value": value, "record": row_record}
+        return render(**{name: kwargs[name] for name in arguments})
+
+    return cell
+
+
 def render_rows(table, context) -> SafeString:
     """The body rows of ``table`` (its page), exactly as django-tables2's template writes them
     (without the template's indentation). Empty when there are no rows."""
@@ -122,10 +200,14 @@ def render_rows(table, context) -> SafeString:
         for column in columns
     }
     parts: list[str] = []
+    fast: dict[str, object] | None = None
     for row in table.paginated_rows:
+        if fast is None:
+            fast = {column.name: _fast_cell(column, row.record) for column in columns}
         parts.append(format_html("<tr {}>", row.attrs.as_html()))
         for column in columns:
-            cell = row.get_cell(column.name)
+            compute = fast[column.name]
+            cell = compute(row.record) if compute else row.get_cell(column.name)
             # what BoundRow.items() leaves for callable attrs that take the value or the record
             column.current_value, column.current_record = cell, row.record
             attrs = fixed[column.name]

@@ -13,7 +13,7 @@ from django_tables2 import SingleTableMixin
 from django_tables2.rows import BoundRows
 
 from portal.accounts.models import Customer
-from portal.accounts.selectors import customer_for_user, role_of
+from portal.accounts.selectors import customer_for_user
 from portal.core import keyset
 
 
@@ -42,7 +42,7 @@ class CustomerMixin(LoginRequiredMixin):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["customer"] = self.customer
-        context["role"] = role_of(user=self.request.user, customer=self.customer)
+        context["role"] = self.customer.user_role  # read with the customer
         return context
 
 

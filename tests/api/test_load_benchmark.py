@@ -10,9 +10,9 @@ from portal.api import benchmark
 pytestmark = pytest.mark.django_db(transaction=True)  # gunicorn reads what we commit
 
 # A dozen requests per page on a shared 2-core machine (other test runs, PostgreSQL, gunicorn and
-# the clients on the same cores): the medians wobble by a factor of two or more, so the product's
-# 1.5 is asserted on the fastest answer of each page (its cost without queueing, steady under
-# noise), and the medians get a generous bound. The full-size run checks the medians at 1.5.
+# the clients on the same cores): the medians under load wobble by a factor of two or more, so
+# the product's 1.5 is asserted on what a page costs alone (page 1 and the deep page in turns,
+# one request at a time, medians), and the medians under load get a generous bound.
 RATIO_BOUND = 1.5
 MEDIAN_RATIO_BOUND = 3.0
 DEEP_ENOUGH = 100
@@ -36,7 +36,7 @@ def test_lists_stay_fast_and_constant_in_queries_under_load():
         # Page 2 of a two-page list says nothing about deep paging, and its ratio of two ~20 ms
         # answers is pure noise: the ratio is asserted where the list really goes deep.
         if row["ratio_p50"] is not None and row["deep_page"] >= DEEP_ENOUGH:
-            assert row["ratio_min"] <= RATIO_BOUND, (name, row)
+            assert row["alone"]["ratio"] <= RATIO_BOUND, (name, row)
             assert row["ratio_p50"] <= MEDIAN_RATIO_BOUND, (name, row)
 
     # PRODUCT §12's dashboard targets are measured alone, uncached and cached

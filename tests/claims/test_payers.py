@@ -4,6 +4,7 @@ hand-made claims, a fixed number of queries, the covering index, and tenancy."""
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -12,6 +13,7 @@ from django.utils import timezone
 from portal.claims import selectors
 from portal.claims.filters import PayerSummaryFilter
 from portal.claims.models import Outcome
+from portal.dashboard import services as dashboard
 from portal.drift.models import DriftEvent, DriftRun, RunStatus
 from tests.claims.builders import add_claims, decided, payer, random_claims
 from tests.factories import CustomerFactory, member
@@ -287,6 +289,7 @@ def test_queries_do_not_grow_with_payers_or_claims(client, claims, bob):
     and 10 claims as for 30 payers and 2,000 claims."""
     client.force_login(bob)
     client.get(url("payer-list"))  # warm up (session, content types)
+    cache.clear()  # the summary's rows and sparklines are cached: measure a computed page
     with CaptureQueriesContext(connection) as small:
         assert client.get(url("payer-list")).status_code == 200
     big = CustomerFactory(slug="big")
@@ -295,16 +298,50 @@ def test_queries_do_not_grow_with_payers_or_claims(client, claims, bob):
     active_run(big, payer_name="Payer 03", events=3)
     client.force_login(viewer)
     client.get(url("payer-list", slug="big"))
+    cache.clear()
     with CaptureQueriesContext(connection) as large:
         html = client.get(url("payer-list", slug="big")).content.decode()
     assert html.count('class="sparkline"') == 25  # a full page of rows
     assert len(large) == len(small), [q["sql"][:120] for q in large]
     # session, user, customer, permissions (one query), role, CPT groups of the form, the rows
-    # (count and page from one statement), the sparklines: no query per row
-    assert len(small) <= 10
+    # (count and page from one statement), the sparklines: no query per row (and the cache's
+    # own, here in the database as without REDIS_URL)
+    own = [q for q in small if "payerwatch_cache" not in q["sql"] and "SAVEPOINT" not in q["sql"]]
+    assert len(own) <= 10, [q["sql"][:120] for q in own]
     assert _aggregates(large) == 1  # not once more inside SELECT count(*) FROM (…)
+    assert _sparkline_queries(large) == 1
+    with CaptureQueriesContext(connection) as cached:
+        again = client.get(url("payer-list", slug="big")).content.decode()
+    assert _aggregates(cached) == 0 and _sparkline_queries(cached) == 0
+    assert _table(again) == _table(html)
     html = client.get(url("payer-list", slug="big") + "?page=2").content.decode()
     assert html.count('class="sparkline"') == 5 and "30 rows" in html
+
+
+def test_the_cached_summary_is_recomputed_when_an_upload_finishes(
+    client, bearer, claims, bob, django_capture_on_commit_callbacks
+):
+    """The rows and sparklines are cached per customer until claims or runs change: a finished
+    upload (or run, alias, group — the dashboard's invalidation) shows the new numbers."""
+    client.force_login(bob)
+    before = client.get(url("payer-list")).content.decode()
+    assert "Cigna" not in before
+    add_claims(claims, [decided("Cigna", TODAY - timedelta(days=2), 3, D, 80)])
+    assert "Cigna" not in client.get(url("payer-list")).content.decode()  # still cached
+    with django_capture_on_commit_callbacks(execute=True):
+        dashboard.invalidate(claims.pk)  # what a finished upload does on commit
+    assert "Cigna" in client.get(url("payer-list")).content.decode()
+    body = bearer(bob, claims).get(API).json()
+    assert sorted(r["name"] for r in body["results"]) == ["Aetna", "Cigna", "Humana"]
+
+
+def _table(html: str) -> str:
+    return html[html.index("<table") : html.index("</table>")]
+
+
+def _sparkline_queries(queries) -> int:
+    """How many statements computed the sparklines' weekly counts."""
+    return sum("DATE_TRUNC" in q["sql"] for q in queries.captured_queries)
 
 
 def _aggregates(queries) -> int:
@@ -348,6 +385,7 @@ def test_api_rejects_a_bad_date_and_stays_in_its_customer(bearer, claims, bob, c
 def test_api_queries_do_not_grow_with_payers_or_claims(bearer, claims, bob):
     api = bearer(bob, claims)
     api.get(API)
+    cache.clear()  # measure a computed summary, not the cached one
     with CaptureQueriesContext(connection) as small:
         assert api.get(API).status_code == 200
     big = CustomerFactory(slug="big")
@@ -355,11 +393,15 @@ def test_api_queries_do_not_grow_with_payers_or_claims(bearer, claims, bob):
     random_claims(big, claims=2000, payers=30, today=TODAY)
     api = bearer(viewer, big)
     api.get(API)
+    cache.clear()
     with CaptureQueriesContext(connection) as large:
         body = api.get(API).json()
     assert body["count"] == 30 and len(body["results"]) == 30
     assert len(large) == len(small), [q["sql"][:120] for q in large]
-    assert _aggregates(large) == 1
+    assert _aggregates(large) == 1 and _sparkline_queries(large) == 1
+    with CaptureQueriesContext(connection) as cached:
+        assert api.get(API).json() == body
+    assert _aggregates(cached) == 0 and _sparkline_queries(cached) == 0
     body = api.get(API, {"page_size": 20, "page": 2}).json()
     assert body["count"] == 30 and len(body["results"]) == 10 and body["next"] is None
 

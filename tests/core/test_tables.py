@@ -104,3 +104,56 @@ def test_signatures_are_remembered_per_function():
     assert cached_signature(first.render) == (("value", "record"), None)
     assert cached_signature(second.render) is cached_signature(first.render)
     assert cached_signature(lambda **kwargs: None) == ((), "kwargs")
+
+
+def _tbodies(html: str) -> list[str]:
+    """The page's table bodies, whitespace between tags and CSRF tokens (masked anew on every
+    response) taken out."""
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html)
+    bodies = re.findall(r"<tbody[^>]*>.*?</tbody>", html, re.S)
+    return [re.sub(r">\s+<", "><", body) for body in bodies]
+
+
+def test_every_table_page_of_the_demo_is_the_same_without_the_fast_cells(client, monkeypatch):
+    """``_fast_cell`` computes most cells itself: every table page the demo fills (every URL
+    whose view is a django-tables2 view and takes only the customer) is compared with the same
+    page with every cell through django-tables2's ``get_cell``."""
+    from django.core.management import call_command
+    from django.urls import reverse
+    from django_tables2 import SingleTableMixin
+
+    from portal.accounts.models import User
+    from portal.core import tables as core_tables
+    from tests.test_authorization_matrix import url_patterns
+
+    call_command("demo", "--no-serve", "--password", "Demo-pass-1", stdout=mock.MagicMock())
+    client.force_login(User.objects.get(email="owner@acme.test"))
+    names = sorted(
+        name
+        for name, callback in url_patterns().items()
+        if issubclass(getattr(callback, "view_class", object), SingleTableMixin)
+        and not name.startswith("staff")
+    )
+    compared = fast_cells = 0
+    plain = core_tables._fast_cell
+    counted = []
+
+    def counting(bound_column, record):
+        cell = plain(bound_column, record)
+        counted.append(cell is not None)
+        return cell
+
+    for name in names:
+        try:
+            path = reverse(name, args=["acme"])
+        except Exception:
+            continue
+        monkeypatch.setattr(core_tables, "_fast_cell", counting)
+        fast = client.get(path)
+        monkeypatch.setattr(core_tables, "_fast_cell", lambda bound_column, record: None)
+        slow = client.get(path)
+        assert fast.status_code == slow.status_code == 200, path
+        assert _tbodies(fast.text) == _tbodies(slow.text), path
+        compared += sum(body.count("<tr ") for body in _tbodies(fast.text))
+    fast_cells = sum(counted)
+    assert compared > 100 and fast_cells > 20, (compared, fast_cells)

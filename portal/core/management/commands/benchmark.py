@@ -115,14 +115,16 @@ class Command(BaseCommand):
             )
         self.stdout.write("")
         self.stdout.write(
-            f"{'list':<22} {'deep page':>9} {'deep/1 (p50)':>12} {'(min)':>6} "
-            f"{'queries 1/deep':>15} {'size 10/200':>12}"
+            f"{'list':<22} {'deep page':>9} {'alone ms 1/deep':>16} {'ratio':>6} "
+            f"{'load p50':>9} {'queries 1/deep':>15} {'size 10/200':>12}"
         )
         for row in result["lists"]:
             ratio = "—" if row["ratio_p50"] is None else row["ratio_p50"]
+            alone = row.get("alone")
+            timings = f"{alone['first_ms']}/{alone['deep_ms']}" if alone else "—"
             self.stdout.write(
-                f"{row['endpoint']:<22} {row['deep_page']:>9} {ratio!s:>12} "
-                f"{row['ratio_min'] if row['ratio_min'] is not None else '—'!s:>6} "
+                f"{row['endpoint']:<22} {row['deep_page']:>9} {timings:>16} "
+                f"{alone['ratio'] if alone else '—'!s:>6} {ratio!s:>9} "
                 f"{row['queries_page_1']!s:>7}/{row['queries_deep']!s:<7} "
                 f"{row['queries_page_size_10']!s:>5}/{row['queries_page_size_200']!s:<6}"
             )
