@@ -193,9 +193,7 @@ else:
 
 # Caches (throttles, the dashboard): Redis with REDIS_URL, else a table in PostgreSQL.
 if REDIS_URL:
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+    CACHES = {"default": {"BACKEND": "portal.core.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {
         "default": {

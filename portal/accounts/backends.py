@@ -19,6 +19,7 @@ from contextvars import ContextVar
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from guardian.backends import ObjectPermissionBackend
 
@@ -64,6 +65,29 @@ for _model in (CustomerUserObjectPermission, CustomerGroupObjectPermission):
 m2m_changed.connect(
     _forget_on_change, sender=Group.user_set.through, dispatch_uid="forget-group-members"
 )
+
+
+def codename_columns(user_id, customer_id) -> dict[str, ArraySubquery]:
+    """Annotations that read, inside another statement, what ``customer_codenames`` reads: the
+    user's direct and group permission codenames on the customer (ids or ``OuterRef``s). The
+    statement that finds the customer (a page) or the token (the API) then answers the
+    request's permission questions too: ``remember_codenames`` with what it read."""
+    ctype = ContentType.objects.get_for_model(Customer)  # cached by Django
+    direct = CustomerUserObjectPermission.objects.filter(
+        user_id=user_id, content_object_id=customer_id, permission__content_type_id=ctype.pk
+    ).values("permission__codename")
+    via_groups = CustomerGroupObjectPermission.objects.filter(
+        group__user=user_id, content_object_id=customer_id, permission__content_type_id=ctype.pk
+    ).values("permission__codename")
+    return {"perms_direct": ArraySubquery(direct), "perms_via_groups": ArraySubquery(via_groups)}
+
+
+def remember_codenames(user, customer: Customer, row) -> None:
+    """Keep for this request the codenames ``row`` read with ``codename_columns``."""
+    cache = _cache.get()
+    if cache is not None:
+        direct, via_groups = row.perms_direct or [], row.perms_via_groups or []
+        cache[(user.pk, customer.pk)] = frozenset(direct) | frozenset(via_groups)
 
 
 def customer_codenames(user, customer: Customer) -> frozenset[str]:

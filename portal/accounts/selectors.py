@@ -30,9 +30,17 @@ def customers_for_user(*, user: User) -> QuerySet[Customer]:
 def customer_for_user(*, user: User, slug: str) -> Customer:
     """One customer by slug, or ``Customer.DoesNotExist`` when the user may not enter it (a 404:
     another customer's existence is never confirmed). ``user_role`` is the user's role there
-    (None for staff without a membership), read in the same statement."""
+    (None for staff without a membership) and the user's permissions on it are read in the same
+    statement."""
+    from portal.accounts.backends import codename_columns, remember_codenames
+
     role = Membership.objects.filter(customer=OuterRef("pk"), user=user).values("role")[:1]
-    return customers_for_user(user=user).annotate(user_role=Subquery(role)).get(slug=slug)
+    customers = customers_for_user(user=user).annotate(user_role=Subquery(role))
+    if user.is_staff:  # staff hold every customer permission without a query
+        return customers.get(slug=slug)
+    customer = customers.annotate(**codename_columns(user.pk, OuterRef("pk"))).get(slug=slug)
+    remember_codenames(user, customer, customer)  # the page's permission questions: answered
+    return customer
 
 
 def role_of(*, user: User, customer: Customer) -> str | None:

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import functools
 import weakref
+from datetime import date, datetime
+from html import escape as html_escape
 
 import django_tables2 as tables
 from django.db import models
@@ -122,10 +124,56 @@ def _row_dependent(bound_column) -> bool:
 
 
 def _cell_text(column, cell, context) -> str:
-    """``{% if column.localize == None %}{{ cell }}{% else %}…|localize / |unlocalize``."""
+    """``{% if column.localize == None %}{{ cell }}{% else %}…|localize / |unlocalize``. Text
+    (most cells) is escaped directly; the template engine's general path would localize it
+    first, which leaves a string as it is."""
     if column.localize is None:
+        kind = type(cell)
+        if kind is SafeString:
+            return cell
+        if kind is str and context.autoescape:
+            return html_escape(cell)
         return render_value_in_context(cell, context)
     return render_value_in_context(localize(cell) if column.localize else unlocalize(cell), context)
+
+
+# Format characters of Django's ``date`` filter that are plain numbers of the value
+_NUMBERS = {
+    "Y": ("year", 4),
+    "m": ("month", 2),
+    "d": ("day", 2),
+    "H": ("hour", 2),
+    "i": ("minute", 2),
+    "s": ("second", 2),
+}
+_TIME_PARTS = frozenset("His")
+
+
+def _date_render(fmt: str, default):
+    """``{{ value|date:fmt|default:default }}`` (django-tables2's date columns). Numeric
+    formats (``Y-m-d H:i``) are written from the value's fields; any other format, or a time
+    format for a date, goes through the ``date`` filter."""
+    letters = [char for char in fmt if char.isalpha()]
+    if not letters or "\\" in fmt or any(char not in _NUMBERS for char in letters):
+        parts = None
+    else:
+        parts = [_NUMBERS.get(char, char) for char in fmt]
+    needs_time = _TIME_PARTS.intersection(letters)
+
+    def render_date(value):
+        value = template_localtime(value)
+        if (
+            parts is None
+            or not isinstance(value, date)
+            or (needs_time and not isinstance(value, datetime))
+        ):
+            return date_filter(value, fmt) or default
+        return "".join(
+            part if isinstance(part, str) else f"{getattr(value, part[0]):0{part[1]}d}"
+            for part in parts
+        )
+
+    return render_date
 
 
 _PLAIN_RENDER = tables.Column.render
@@ -140,12 +188,7 @@ def _cell_render(bound_column):
         if type(column) is tables.Column and getattr(render, "__func__", None) is _PLAIN_RENDER:
             return None
         if type(column) in (DateColumn, DateTimeColumn):
-            fmt, default = column.date_format, bound_column.default
-
-            def render_date(value):
-                return date_filter(template_localtime(value), fmt) or default
-
-            return render_date
+            return _date_render(column.date_format, bound_column.default)
         return False
     names, catch_all = cached_signature(render)  # the table's render_<name>
     if type(column) is not tables.Column or catch_all or not set(names) <= _CELL_ARGUMENTS:

@@ -2,6 +2,8 @@
 navigation's ``{% can %}`` links and the home page's abilities all reuse one query, staff need
 none, and a change of role is seen at once — also within the request that made it."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -42,6 +44,8 @@ def test_a_portal_page_asks_for_permissions_once(client, acme, alice, bob, path,
         client.get(path)  # the session's first renewal and the dashboard cache are not the point
         queries, permission_queries = _get(client, path)
         assert len(permission_queries) == 1, permission_queries
+        # read inside the statement that finds the customer by its slug: no query of its own
+        assert "accounts_customer" in permission_queries[0] and '"slug" =' in permission_queries[0]
         assert len(queries) <= most, "\n".join(queries)
 
 
@@ -61,6 +65,11 @@ def test_the_api_list_asks_for_permissions_once(bearer, acme, bob):
     client.get("/api/v1/claims/")
     queries, permission_queries = _get(client, "/api/v1/claims/")
     assert len(permission_queries) == 1, permission_queries
+    assert "accounts_apitoken" in permission_queries[0]  # read with the token, membership too
+    membership_checks = [
+        q for q in queries if re.match(r'SELECT \S+ AS "a" FROM "accounts_membership"', q)
+    ]
+    assert membership_checks == []
     assert len(queries) <= 14, "\n".join(queries)
 
 
