@@ -6,10 +6,8 @@ from django.db.models import (
     Case,
     Count,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -32,14 +30,13 @@ def customer_for_user(*, user: User, slug: str) -> Customer:
     another customer's existence is never confirmed). ``user_role`` is the user's role there
     (None for staff without a membership) and the user's permissions on it are read in the same
     statement."""
-    from portal.accounts.backends import codename_columns, remember_codenames
+    from portal.accounts.backends import customer_entry
 
-    role = Membership.objects.filter(customer=OuterRef("pk"), user=user).values("role")[:1]
-    customers = customers_for_user(user=user).annotate(user_role=Subquery(role))
-    if user.is_staff:  # staff hold every customer permission without a query
-        return customers.get(slug=slug)
-    customer = customers.annotate(**codename_columns(user.pk, OuterRef("pk"))).get(slug=slug)
-    remember_codenames(user, customer, customer)  # the page's permission questions: answered
+    customer = None
+    if user.is_authenticated and user.is_active:  # as customers_for_user
+        customer = customer_entry(user, slug)
+    if customer is None:
+        raise Customer.DoesNotExist("No such customer for this user.")
     return customer
 
 
