@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "portal.api",
 ]
 
+# Plain inputs and selects written in Python, everything else by the templates (core/forms.py).
+FORM_RENDERER = "portal.core.forms.WidgetRenderer"
+
 MIDDLEWARE = [
     "portal.core.middleware.RequestIdMiddleware",
     "portal.accounts.backends.PermissionCacheMiddleware",
