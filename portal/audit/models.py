@@ -12,6 +12,10 @@ from portal.audit.actions import Outcome
 
 
 class AuditEvent(models.Model):
+    # rows are only ever added (a database trigger refuses UPDATE and DELETE): a list's count
+    # only grows, which ``core.keyset.capped_count`` relies on
+    append_only = True
+
     created_at = models.DateTimeField(auto_now_add=True)
     customer = models.ForeignKey(
         "accounts.Customer",

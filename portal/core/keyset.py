@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -254,11 +255,34 @@ class Page:
         return len(self.object_list)
 
 
+# How long "more than COUNT_LIMIT rows" is remembered for a list of an append-only model
+CAPPED_SECONDS = 10 * 60
+
+
 def capped_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bool]:
-    """How many rows match, reading at most ``limit + 1`` of them: ``(count, exact)``."""
+    """How many rows match, reading at most ``limit + 1`` of them: ``(count, exact)``.
+
+    A model that only ever gains rows (``append_only = True``: the audit log, whose rows the
+    database refuses to change or delete) keeps every list's count growing: once a list has
+    more than ``limit`` rows it still has them later, so that answer is remembered for a while
+    instead of reading ``limit + 1`` rows again on every page."""
     limit = COUNT_LIMIT if limit is None else limit
-    count = queryset.select_related(None).order_by()[: limit + 1].count()
-    return (count, True) if count <= limit else (limit, False)
+    counted = queryset.select_related(None).order_by()[: limit + 1]
+    key = None
+    if getattr(queryset.model, "append_only", False):
+        from django.core.cache import cache
+
+        sql, params = counted.query.sql_with_params()
+        digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()[:32]
+        key = f"keyset:capped:{queryset.model._meta.label}:{limit}:{digest}"
+        if cache.get(key):
+            return limit, False
+    count = counted.count()
+    if count <= limit:
+        return count, True
+    if key is not None:
+        cache.set(key, True, CAPPED_SECONDS)
+    return limit, False
 
 
 def page(queryset: QuerySet, *, per_page: int, cursor: str | None = None, number: int = 1) -> Page:

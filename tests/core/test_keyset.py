@@ -106,6 +106,40 @@ def test_count_is_exact_up_to_the_cap_and_capped_beyond(claims):
     assert keyset.capped_count(queryset, limit=700) == (700, True)
 
 
+def test_an_append_only_list_beyond_the_cap_is_not_counted_again(acme, alice):
+    """The audit log only grows: once a list is past the cap it stays past it, so the answer
+    is remembered (per list and filter) and the next page reads no rows to count them. Lists
+    under the cap, and lists of other models, are counted every time."""
+    from django.core.cache import cache
+
+    from portal.audit.actions import Action
+    from portal.audit.models import AuditEvent
+    from portal.audit.selectors import audit_events_for_customer
+    from portal.audit.services import record
+
+    cache.clear()
+    for _ in range(6):
+        record(action=Action.CLAIMS_VIEWED, actor=alice, customer=acme)
+    events = audit_events_for_customer(customer=acme)
+    assert AuditEvent.append_only and events.count() >= 6
+
+    def counting(queryset, limit):
+        with CaptureQueriesContext(connection) as queries:
+            answer = keyset.capped_count(queryset, limit=limit)
+        sqls = [q["sql"] for q in queries.captured_queries if "payerwatch_cache" not in q["sql"]]
+        return answer, sum("COUNT(*)" in sql for sql in sqls)  # the cache's own: not counted
+
+    total = events.count()
+    assert counting(events, total) == ((total, True), 1)
+    assert counting(events, total) == ((total, True), 1)  # exact: asked again each time
+    assert counting(events, 3) == ((3, False), 1)
+    assert counting(events, 3) == ((3, False), 0)  # remembered
+    narrower = events.filter(action="no.such.action")
+    assert counting(narrower, 3) == ((0, True), 1)  # another filter, another answer
+    claims = Claim.objects.filter(customer=acme)
+    assert counting(claims, 3)[1] == 1 and counting(claims, 3)[1] == 1  # not append-only
+
+
 # -- API ------------------------------------------------------------------------------------------
 
 
