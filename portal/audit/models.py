@@ -46,11 +46,15 @@ class AuditEvent(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "-created_at"], name="audit_customer_created"),
+            # the id too: a keyset page of the log, (created_at, id) < (…, …), is then an index
+            # range that starts at the cursor, however deep (not a scan from the newest row)
+            models.Index(
+                fields=["customer", "-created_at", "-id"], name="audit_customer_created_id"
+            ),
             models.Index(
                 fields=["customer", "action", "-created_at"], name="audit_customer_action"
             ),
-            models.Index(fields=["-created_at"], name="audit_created"),
+            models.Index(fields=["-created_at", "-id"], name="audit_created_id"),
         ]
         constraints = [
             models.CheckConstraint(
