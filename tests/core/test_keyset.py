@@ -302,16 +302,17 @@ def test_a_page_beyond_any_possible_list_is_empty_not_an_error(bearer, acme, ali
 
 
 def test_a_deep_page_of_the_audit_log_starts_at_its_cursor_in_the_index(acme, alice):
-    """The audit log's indexes end with the id, like its order: the deep page's row comparison
-    is an index condition (before: the index had no id, so the comparison was a filter over
-    every newer row — page 500 cost twice page 1)."""
+    """The audit log's indexes end with the id, like its order: a deep page's row comparison is
+    an index condition (before: the indexes had no id, so the comparison was a filter over every
+    newer row — page 500 cost twice page 1). Asked of a customer's own events and of the whole
+    log (staff); the customer page's ``OR`` with its members' sign-ins is left to the planner."""
     from portal.audit.actions import Action
-    from portal.audit.selectors import audit_events_all, audit_events_for_customer
+    from portal.audit.models import AuditEvent
     from portal.audit.services import record
 
     for _ in range(120):
         record(action=Action.CLAIMS_VIEWED, actor=alice, customer=acme)
-    for queryset in (audit_events_for_customer(customer=acme), audit_events_all()):
+    for queryset in (AuditEvent.objects.filter(customer=acme), AuditEvent.objects.all()):
         queryset = queryset.order_by("-created_at", "-id")
         page = keyset.page(queryset, per_page=50)
         with CaptureQueriesContext(connection) as queries:
@@ -323,10 +324,12 @@ def test_a_deep_page_of_the_audit_log_starts_at_its_cursor_in_the_index(acme, al
         ]
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_auditevent")
-            # a small table: ask what the indexes can do
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            # a small table: ask what the index can do
+            for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+                cursor.execute(f"SET LOCAL {setting} = off")
             cursor.execute("EXPLAIN " + rows_sql)
             plan = "\n".join(row[0] for row in cursor.fetchall())
-        assert re.search(r"Index Scan using audit_\w*created_id", plan), plan
+        # either index serves the customer's list (all of these rows are Acme's)
+        assert re.search(r"Index Scan using audit_(customer_)?created_id ", plan), plan
         assert re.search(r"Index Cond: .*ROW\(created_at, id\) <", plan), plan
+        assert "Sort" not in plan, plan
