@@ -25,6 +25,16 @@ from tests.factories import CustomerFactory, member
 pytestmark = pytest.mark.django_db
 
 TODAY = timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    """``TODAY`` as of this test, not as of the import: a run that crosses midnight between
+    collecting and running the module compared yesterday's claims with today's windows."""
+    global TODAY
+    TODAY = timezone.localdate()
+
+
 D, P = Outcome.DENIED, Outcome.PAID
 HOME = "dashboard:home"
 
