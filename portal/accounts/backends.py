@@ -22,6 +22,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import connection
+from django.db.models import OuterRef
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from guardian.backends import ObjectPermissionBackend
 
@@ -132,32 +133,27 @@ def customer_entry(user, slug: str) -> Customer | None:
     return customer
 
 
-def remember_codenames(user, customer: Customer, row) -> None:
-    """Keep for this request the codenames ``row`` read with ``codename_columns``."""
+def remember_codenames(user, customer: Customer, row) -> frozenset[str]:
+    """The codenames ``row`` read with ``codename_columns``, kept for this request."""
+    codenames = frozenset(row.perms_direct or []) | frozenset(row.perms_via_groups or [])
     cache = _cache.get()
     if cache is not None:
-        direct, via_groups = row.perms_direct or [], row.perms_via_groups or []
-        cache[(user.pk, customer.pk)] = frozenset(direct) | frozenset(via_groups)
+        cache[(user.pk, customer.pk)] = codenames
+    return codenames
 
 
 def customer_codenames(user, customer: Customer) -> frozenset[str]:
     """The permission codenames ``user`` holds on ``customer``, directly or through a group
     (what guardian's ``ObjectPermissionChecker.get_perms`` answers, in one statement)."""
     cache = _cache.get()
-    key = (user.pk, customer.pk)
-    if cache is not None and key in cache:
-        return cache[key]
-    ctype = ContentType.objects.get_for_model(Customer)  # cached by Django
-    direct = CustomerUserObjectPermission.objects.filter(
-        user_id=user.pk, content_object_id=customer.pk, permission__content_type_id=ctype.pk
-    ).values_list("permission__codename", flat=True)
-    via_groups = CustomerGroupObjectPermission.objects.filter(
-        group__user=user.pk, content_object_id=customer.pk, permission__content_type_id=ctype.pk
-    ).values_list("permission__codename", flat=True)
-    codenames = frozenset(direct.union(via_groups))
-    if cache is not None:
-        cache[key] = codenames
-    return codenames
+    if cache is not None and (user.pk, customer.pk) in cache:
+        return cache[(user.pk, customer.pk)]
+    row = (
+        Customer.objects.annotate(**codename_columns(user.pk, OuterRef("pk")))
+        .only("pk")
+        .get(pk=customer.pk)
+    )
+    return remember_codenames(user, customer, row)
 
 
 class CustomerPermissionBackend(ObjectPermissionBackend):

@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import (
-    Case,
-    Count,
-    IntegerField,
-    Q,
-    QuerySet,
-    Value,
-    When,
-)
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 
 from portal.accounts.models import Customer, Membership, User
 from portal.accounts.roles import RANK

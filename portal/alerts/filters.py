@@ -47,7 +47,7 @@ class AlertFilter(django_filters.FilterSet):
         self.customer = _customer(customer, request)
         if self.customer is not None:
             self.filters["payer"].queryset = claim_selectors.payer_list(customer=self.customer)
-            self.filters["rule"].queryset = selectors.alert_rule_list(customer=self.customer)
+            self.filters["rule"].queryset = selectors.alert_rules(customer=self.customer)
 
 
 class AlertRuleFilter(django_filters.FilterSet):

@@ -13,12 +13,13 @@ from portal.accounts.models import Customer
 from portal.alerts.models import Alert, AlertFeedback, AlertRule, AlertStatus
 
 
+def alert_rules(*, customer: Customer) -> QuerySet[AlertRule]:
+    return AlertRule.objects.filter(customer=customer).order_by("name", "id")
+
+
 def alert_rule_list(*, customer: Customer) -> QuerySet[AlertRule]:
-    return (
-        AlertRule.objects.filter(customer=customer)
-        .annotate(alert_count=Count("alerts"))
-        .order_by("name", "id")
-    )
+    """The rules with how many alerts each raised (the rules table)."""
+    return alert_rules(customer=customer).annotate(alert_count=Count("alerts"))
 
 
 def alert_rule_get(*, customer: Customer, pk: int) -> AlertRule:

@@ -352,6 +352,7 @@ LIFECYCLE = {
     "reopen": ({AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED}, AlertStatus.OPEN,
                Action.ALERT_REOPENED),
 }  # fmt: skip
+DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "reopened"}
 
 
 def _transition(alert: Alert, action: str, actor: User | None, *, via: str = "") -> bool:
@@ -361,8 +362,7 @@ def _transition(alert: Alert, action: str, actor: User | None, *, via: str = "")
         return False
     if alert.status not in allowed_from:
         article = "An" if alert.status[0] in "aeiou" else "A"
-        done = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "reopened"}
-        raise Conflict(f"{article} {alert.status} alert cannot be {done[action]}.", field="status")
+        raise Conflict(f"{article} {alert.status} alert cannot be {DONE[action]}.", field="status")
     now = timezone.now()
     who = actor if actor is not None and actor.is_authenticated else None
     previous = alert.status

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
@@ -18,22 +16,10 @@ from portal.alerts.models import ReasonCode
 from portal.alerts.tables import AlertRuleTable, AlertTable
 from portal.claims import selectors as claim_selectors
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, ReadWriteMixin, TableView
+from portal.core.views import CustomerMixin, ReadWriteMixin, TableView, form_error, get_or_404
 from portal.drift.views import evidence
 
 TABS = [("active", "Active"), ("all", "All")]
-DONE = {"acknowledge": "acknowledged", "resolve": "resolved", "reopen": "reopened"}
-
-
-def _get_or_404(getter, **kwargs):
-    try:
-        return getter(**kwargs)
-    except ObjectDoesNotExist:
-        raise Http404("Not found.") from None
-
-
-def _form_error(form: forms.Form, exc: DomainError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _plural(n: int, noun: str) -> str:
@@ -104,7 +90,7 @@ class AlertListView(ReadWriteMixin, TableView):
             except DomainError as exc:
                 notice = ("error", exc.message)
             else:
-                notice = ("success", f"{_plural(changed, 'alert')} {DONE[action]}.")
+                notice = ("success", f"{_plural(changed, 'alert')} {services.DONE[action]}.")
         else:
             errors = [e for field_errors in form.errors.values() for e in field_errors]
             notice = ("error", " ".join(errors))
@@ -138,18 +124,18 @@ class AlertDetailView(ReadWriteMixin, View):
         }
 
     def get(self, request, slug: str, pk: int):
-        alert = _get_or_404(selectors.alert_get, customer=self.customer, pk=pk)
+        alert = get_or_404(selectors.alert_get, customer=self.customer, pk=pk)
         return render(request, self.template_name, self._context(alert))
 
     def post(self, request, slug: str, pk: int):
-        alert = _get_or_404(selectors.alert_get, customer=self.customer, pk=pk)
+        alert = get_or_404(selectors.alert_get, customer=self.customer, pk=pk)
         form = FeedbackForm(request.POST)
         saved = False
         if form.is_valid():
             try:
                 services.feedback_save(alert=alert, actor=request.user, fields=form.to_fields())
             except DomainError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             else:
                 saved = True
         if saved and not request.htmx:
@@ -173,14 +159,14 @@ class AlertStatusView(CustomerMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, slug: str, pk: int):
-        alert = _get_or_404(selectors.alert_get, customer=self.customer, pk=pk)
+        alert = get_or_404(selectors.alert_get, customer=self.customer, pk=pk)
         action = request.POST.get("action", "")
         try:
             services.alert_change_status(alert=alert, actor=request.user, action=action)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:
-            messages.success(request, f"Alert {DONE[action]}.")
+            messages.success(request, f"Alert {services.DONE[action]}.")
         return redirect("alerts:alert-detail", slug=self.customer.slug, pk=alert.pk)
 
 
@@ -212,7 +198,7 @@ class RuleFormView(CustomerMixin, View):
     def _rule(self, pk):
         if pk is None:
             return None
-        return _get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
+        return get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
 
     def _render(self, form, rule, status=200):
         context = {"customer": self.customer, "form": form, "rule": rule}
@@ -236,7 +222,7 @@ class RuleFormView(CustomerMixin, View):
                         rule=rule, actor=request.user, fields=form.to_fields()
                     )
             except DomainError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             else:
                 messages.success(request, f"Alert rule “{rule.name}” saved.")
                 return redirect("alerts:rule-list", slug=self.customer.slug)
@@ -250,7 +236,7 @@ class RuleToggleView(CustomerMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, slug: str, pk: int):
-        rule = _get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
+        rule = get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
         enabled = request.POST.get("enabled") == "true"
         services.alert_rule_set_enabled(rule=rule, actor=request.user, enabled=enabled)
         if request.htmx:
@@ -267,12 +253,12 @@ class RuleDeleteView(CustomerMixin, View):
     permission = "accounts.manage_alert_rules"
 
     def get(self, request, slug: str, pk: int):
-        rule = _get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
+        rule = get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
         context = {"customer": self.customer, "rule": rule, "alert_count": rule.alerts.count()}
         return render(request, "alerts/rule_confirm_delete.html", context)
 
     def post(self, request, slug: str, pk: int):
-        rule = _get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
+        rule = get_or_404(selectors.alert_rule_get, customer=self.customer, pk=pk)
         name = rule.name
         services.alert_rule_delete(rule=rule, actor=request.user)
         messages.success(request, f"Alert rule “{name}” deleted; its alerts are kept.")

@@ -569,7 +569,6 @@ def _summarise(claims, clients, requests, targets, results, seconds, sizes, deep
                 "requests": len(mine),
                 "errors": sum(1 for r in mine if r[1] != 200),
                 "error_statuses": sorted({str(r[1]) for r in mine if r[1] != 200}),
-                "min_ms": round(min(latencies), 1),
                 "p50_ms": round(statistics.median(latencies), 1),
                 "p95_ms": round(_percentile(latencies, 0.95), 1),
                 "p99_ms": round(_percentile(latencies, 0.99), 1),
@@ -588,8 +587,6 @@ def _summarise(claims, clients, requests, targets, results, seconds, sizes, deep
                 "endpoint": label,
                 "deep_page": page,
                 "ratio_p50": round(deep["p50_ms"] / first["p50_ms"], 2) if page > 1 else None,
-                # the fastest answer of each is its cost without queueing: steadier under noise
-                "ratio_min": round(deep["min_ms"] / first["min_ms"], 2) if page > 1 else None,
                 "queries_page_1": first["queries"],
                 "queries_deep": deep["queries"],
                 "queries_page_size_10": sizes[label][10],

@@ -31,7 +31,6 @@ from portal.claims import selectors
 from portal.claims.cpt import DEFAULT_GROUPS
 from portal.claims.filters import ClaimFilter, PayerSummaryFilter
 from portal.claims.models import Claim, Payer
-from portal.dashboard import services as dashboard
 
 AUDIT_VALUE_CHARS = 100
 
@@ -282,10 +281,7 @@ class ClaimViewSet(
         if self.action == "payer_summary":
             if getattr(self, "swagger_fake_view", False):
                 return Payer.objects.none()
-            # the summary's rows come from the customer's cache until the next upload or run
-            return dashboard.cached_rows(
-                selectors.payer_list(customer=self.customer), customer_id=self.customer.pk
-            )
+            return selectors.payer_summary_rows(customer=self.customer)
         if getattr(self, "swagger_fake_view", False):
             return Claim.objects.none()
         return selectors.claim_list(customer=self.customer)

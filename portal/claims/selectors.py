@@ -292,6 +292,12 @@ def payer_weekly_denials(
     return mondays, series
 
 
+def payer_summary_rows(*, customer: Customer) -> QuerySet[Payer]:
+    """The customer's payers for ``payer_summary`` (the page and the API), their summary rows
+    read from the customer's cache until the next upload, run, alias or group change."""
+    return dashboard.cached_rows(payer_list(customer=customer), customer_id=customer.pk)
+
+
 def payer_weekly_denials_cached(
     *, customer: Customer, payer_ids: list[int], until: date, cpt_group: str | None = None
 ) -> tuple[list[date], dict[int, list[tuple[int, int]]]]:

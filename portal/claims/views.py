@@ -11,8 +11,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views import View
@@ -41,21 +40,16 @@ from portal.claims.tables import (
 )
 from portal.core import charts
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, EvaluatedPaginator, ReadWriteMixin, TableView
-from portal.dashboard import services as dashboard
+from portal.core.views import (
+    CustomerMixin,
+    EvaluatedPaginator,
+    ReadWriteMixin,
+    TableView,
+    form_error,
+    get_or_404,
+)
 from portal.drift import selectors as drift_selectors
 from portal.drift.tables import DriftEventTable
-
-
-def _get_or_404(getter: Callable, **kwargs):
-    try:
-        return getter(**kwargs)
-    except ObjectDoesNotExist:
-        raise Http404("Not found.") from None
-
-
-def _form_error(form: forms.Form, exc: DomainError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _active_filters(filterset) -> dict[str, str]:
@@ -119,7 +113,7 @@ class UploadListView(ReadWriteMixin, TableView):
                     source="portal",
                 )
             except DomainError as exc:
-                _form_error(self.form, exc)
+                form_error(self.form, exc)
             else:
                 messages.success(request, f"{upload.file_name} uploaded; it is being imported.")
                 return redirect("claims:upload-detail", slug=self.customer.slug, pk=upload.pk)
@@ -138,7 +132,7 @@ class UploadDetailView(CustomerMixin, TableView):
     keyset = True
 
     def get(self, request, *args, **kwargs):
-        self.upload = _get_or_404(selectors.upload_get, customer=self.customer, pk=kwargs["pk"])
+        self.upload = get_or_404(selectors.upload_get, customer=self.customer, pk=kwargs["pk"])
         response = super().get(request, *args, **kwargs)
         if self.upload.rejected or self.upload.warnings:
             record(
@@ -170,7 +164,7 @@ class UploadProgressView(CustomerMixin, View):
     stops the polling and tells the page (``upload-finished``) to load the rejected rows."""
 
     def get(self, request, slug: str, pk: int):
-        upload = _get_or_404(selectors.upload_get, customer=self.customer, pk=pk)
+        upload = get_or_404(selectors.upload_get, customer=self.customer, pk=pk)
         response = render(
             request,
             "claims/upload_detail.html#summary",
@@ -185,7 +179,7 @@ class RejectedRowsCsvView(CustomerMixin, View):
     """The rejected rows as CSV, with the page's filters (kind, column); audited."""
 
     def get(self, request, slug: str, pk: int):
-        upload = _get_or_404(selectors.upload_get, customer=self.customer, pk=pk)
+        upload = get_or_404(selectors.upload_get, customer=self.customer, pk=pk)
         filterset = RejectedRowFilter(request.GET, queryset=selectors.rejected_rows(upload=upload))
         record(
             action=Action.REJECTED_ROWS_EXPORTED,
@@ -352,7 +346,7 @@ class MappingListView(ReadWriteMixin, TableView):
             try:
                 self.mapping.save(self.customer, request.user, None, self.form.cleaned_data)
             except DomainError as exc:
-                _form_error(self.form, exc)
+                form_error(self.form, exc)
             else:
                 self.mapping.done(request, "saved")
                 return redirect(self.mapping.list_url, slug=self.customer.slug)
@@ -394,17 +388,17 @@ class MappingEditView(CustomerMixin, View):
         return render(self.request, self.template_name, context, status=status)
 
     def get(self, request, slug: str, pk: int):
-        obj = _get_or_404(self.mapping.get, customer=self.customer, pk=pk)
+        obj = get_or_404(self.mapping.get, customer=self.customer, pk=pk)
         return self._render(self.mapping.form_class(initial=self.mapping.initial(obj)))
 
     def post(self, request, slug: str, pk: int):
-        obj = _get_or_404(self.mapping.get, customer=self.customer, pk=pk)
+        obj = get_or_404(self.mapping.get, customer=self.customer, pk=pk)
         form = self.mapping.form_class(request.POST)
         if form.is_valid():
             try:
                 self.mapping.save(self.customer, request.user, obj, form.cleaned_data)
             except DomainError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             else:
                 self.mapping.done(request, "saved")
                 return redirect(self.mapping.list_url, slug=self.customer.slug)
@@ -417,7 +411,7 @@ class MappingDeleteView(CustomerMixin, View):
     mapping: Mapping = PAYER_ALIASES  # set per URL
 
     def post(self, request, slug: str, pk: int):
-        obj = _get_or_404(self.mapping.get, customer=self.customer, pk=pk)
+        obj = get_or_404(self.mapping.get, customer=self.customer, pk=pk)
         self.mapping.delete(obj, request.user)
         self.mapping.done(request, f"{obj} deleted")
         return redirect(self.mapping.list_url, slug=self.customer.slug)
@@ -472,10 +466,7 @@ class PayerListView(CustomerMixin, TableView):
     template_name = "claims/payer_list.html"
 
     def get_queryset(self):
-        # the summary's rows come from the customer's cache until the next upload or run
-        return dashboard.cached_rows(
-            selectors.payer_list(customer=self.customer), customer_id=self.customer.pk
-        )
+        return selectors.payer_summary_rows(customer=self.customer)
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "customer": self.customer}
@@ -554,7 +545,7 @@ class PayerDetailView(CustomerMixin, SingleTableMixin, TemplateView):
     table_pagination = {"per_page": 20}
 
     def get(self, request, *args, **kwargs):
-        self.payer = _get_or_404(selectors.payer_get, customer=self.customer, pk=kwargs["pk"])
+        self.payer = get_or_404(selectors.payer_get, customer=self.customer, pk=kwargs["pk"])
         return super().get(request, *args, **kwargs)
 
     def get_template_names(self):

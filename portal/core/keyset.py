@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.core import signing
+from django.core.cache import cache
 from django.core.exceptions import FieldDoesNotExist, ImproperlyConfigured, ValidationError
 from django.db import models
 from django.db.models import F, Q, QuerySet
@@ -270,8 +271,6 @@ def capped_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, boo
     counted = queryset.select_related(None).order_by()[: limit + 1]
     key = None
     if getattr(queryset.model, "append_only", False):
-        from django.core.cache import cache
-
         sql, params = counted.query.sql_with_params()
         digest = hashlib.sha256(repr((sql, params)).encode()).hexdigest()[:32]
         key = f"keyset:capped:{queryset.model._meta.label}:{limit}:{digest}"

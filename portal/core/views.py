@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404
@@ -15,6 +18,20 @@ from django_tables2.rows import BoundRows
 from portal.accounts.models import Customer
 from portal.accounts.selectors import customer_for_user
 from portal.core import keyset
+from portal.core.exceptions import DomainError
+
+
+def get_or_404(getter: Callable, **kwargs):
+    """``getter(**kwargs)``, or a 404 when it finds nothing (another customer's object too)."""
+    try:
+        return getter(**kwargs)
+    except ObjectDoesNotExist:
+        raise Http404("Not found.") from None
+
+
+def form_error(form: forms.Form, exc: DomainError) -> None:
+    """A service's refusal as the form's error: on its field when the form has one."""
+    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 class CustomerMixin(LoginRequiredMixin):

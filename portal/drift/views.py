@@ -8,26 +8,17 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, ReadWriteMixin, TableView
+from portal.core.views import CustomerMixin, ReadWriteMixin, TableView, get_or_404
 from portal.drift import selectors, services
 from portal.drift.filters import DriftEventFilter, DriftRunFilter
 from portal.drift.forms import DetectionSettingsForm, RunRequestForm
 from portal.drift.models import DetectionSettings, DriftRun, RunStatus
 from portal.drift.tables import DriftEventTable, DriftRunTable, format_delta, format_value
-
-
-def _get_or_404(getter, **kwargs):
-    try:
-        return getter(**kwargs)
-    except ObjectDoesNotExist:
-        raise Http404("Not found.") from None
 
 
 def _is_finished(run: DriftRun) -> bool:
@@ -74,7 +65,7 @@ class RunListView(ReadWriteMixin, TableView):
 
 class RunDetailView(CustomerMixin, View):
     def get(self, request, slug: str, pk: int):
-        run = _get_or_404(selectors.drift_run_get, customer=self.customer, pk=pk)
+        run = get_or_404(selectors.drift_run_get, customer=self.customer, pk=pk)
         context = {"customer": self.customer, "run": run, "finished": _is_finished(run)}
         return render(request, "drift/run_detail.html", context)
 
@@ -84,7 +75,7 @@ class RunStatusView(CustomerMixin, View):
     fragment carries no trigger, so the polling stops."""
 
     def get(self, request, slug: str, pk: int):
-        run = _get_or_404(selectors.drift_run_get, customer=self.customer, pk=pk)
+        run = get_or_404(selectors.drift_run_get, customer=self.customer, pk=pk)
         context = {"customer": self.customer, "run": run, "finished": _is_finished(run)}
         return render(request, "drift/run_detail.html#status", context)
 
@@ -193,7 +184,7 @@ def evidence(customer, event) -> dict:
 
 class EventDetailView(CustomerMixin, View):
     def get(self, request, slug: str, pk: int):
-        event = _get_or_404(selectors.drift_event_get, customer=self.customer, pk=pk)
+        event = get_or_404(selectors.drift_event_get, customer=self.customer, pk=pk)
         return render(request, "drift/event_detail.html", evidence(self.customer, event))
 
 

@@ -19,7 +19,7 @@ import io
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -267,9 +267,3 @@ def _denial_rate_chart(pdf, weeks: list[Week]) -> None:
         pdf.set_xy(x, bottom + 1)
         pdf.cell(slot, 4, f"{week.start:%b %d}", align="C")
     pdf.set_xy(pdf.l_margin, bottom + 6)
-
-
-def weeks_ending(end: date, count: int) -> list[date]:
-    """The Mondays of the ``count`` weeks up to the one holding ``end``, oldest first."""
-    last = end - timedelta(days=end.weekday())
-    return [last - timedelta(weeks=count - 1 - index) for index in range(count)]

@@ -10,7 +10,8 @@ from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from portal.accounts.models import Customer
-from portal.reports.builders import Week, WeeklySummary, weeks_ending
+from portal.claims.selectors import weeks_until
+from portal.reports.builders import Week, WeeklySummary
 from portal.reports.models import Report, ReportFile, ReportSettings
 
 CHART_WEEKS = 12
@@ -106,7 +107,7 @@ def weekly_denial_rates(*, customer: Customer, end: date, weeks: int = CHART_WEE
     """Decided and denied claims per week of decision (all payers), one grouped query."""
     from portal.claims.models import Claim, Outcome
 
-    mondays = weeks_ending(end, weeks)
+    mondays = weeks_until(end, weeks)
     counts = {
         row["week"]: row
         for row in Claim.objects.filter(

@@ -35,6 +35,7 @@ from django.utils import timezone
 from portal.accounts.models import Customer, User
 from portal.audit.actions import Action, Outcome
 from portal.audit.services import record
+from portal.claims.selectors import week_start
 from portal.core.exceptions import DomainError, NotAllowed
 from portal.core.tasks import enqueue
 from portal.reports import builders, selectors, sources
@@ -174,16 +175,12 @@ def report_now(
     return report_generate(report_id=report.pk)
 
 
-def week_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 @transaction.atomic
 def weekly_schedule_request(*, customer: Customer, today: date) -> Report | None:
     """The scheduled weekly summary of ``today``'s week, unless the customer has it already
     (idempotent: the advisory lock, and a unique constraint on (customer, week) behind it)."""
     _lock(customer)
-    week = week_of(today)
+    week = week_start(today)
     if Report.objects.filter(customer=customer, schedule_week=week).exists():
         return None
     start, end = selectors.default_period(today)

@@ -4,13 +4,12 @@ progress, downloads), a report's page, exports of the filtered tables, and the r
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views import View
 
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, ReadWriteMixin, TableView
+from portal.core.views import CustomerMixin, ReadWriteMixin, TableView, get_or_404
 from portal.reports import selectors, services, sources
 from portal.reports.filters import ReportFilter
 from portal.reports.forms import ReportSettingsForm, WeeklySummaryForm
@@ -18,13 +17,6 @@ from portal.reports.models import ReportFormat, ReportKind, ReportTrigger
 from portal.reports.tables import ReportTable
 
 SETTINGS_PERMISSION = "accounts.manage_detection_settings"  # admins (PRODUCT §2)
-
-
-def _get_or_404(getter, **kwargs):
-    try:
-        return getter(**kwargs)
-    except ObjectDoesNotExist:
-        raise Http404("Not found.") from None
 
 
 def _status(exc: DomainError) -> int:
@@ -73,7 +65,7 @@ class ReportListView(ReadWriteMixin, TableView):
 
 class ReportDetailView(CustomerMixin, View):
     def get(self, request, slug: str, pk: int):
-        report = _get_or_404(selectors.report_get, customer=self.customer, pk=pk)
+        report = get_or_404(selectors.report_get, customer=self.customer, pk=pk)
         context = {
             "customer": self.customer,
             "report": report,
@@ -87,7 +79,7 @@ class ReportStatusView(CustomerMixin, View):
     finished fragment carries no trigger, so the polling stops."""
 
     def get(self, request, slug: str, pk: int):
-        report = _get_or_404(selectors.report_get, customer=self.customer, pk=pk)
+        report = get_or_404(selectors.report_get, customer=self.customer, pk=pk)
         context = {"customer": self.customer, "report": report}
         return render(request, "reports/report_detail.html#status", context)
 
@@ -96,10 +88,10 @@ class ReportDownloadView(CustomerMixin, View):
     """One generated file, as an attachment; every download is audited."""
 
     def get(self, request, slug: str, pk: int, format: str):
-        report = _get_or_404(selectors.report_get, customer=self.customer, pk=pk)
+        report = get_or_404(selectors.report_get, customer=self.customer, pk=pk)
         if format not in ReportFormat.values:
             raise Http404("No such format.")
-        stored = _get_or_404(
+        stored = get_or_404(
             services.report_download, report=report, format=format, actor=request.user
         )
         return FileResponse(
@@ -115,7 +107,7 @@ class ReportEmailView(CustomerMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, slug: str, pk: int):
-        report = _get_or_404(selectors.report_get, customer=self.customer, pk=pk)
+        report = get_or_404(selectors.report_get, customer=self.customer, pk=pk)
         try:
             sent = services.report_email(report=report, actor=request.user)
         except DomainError as exc:

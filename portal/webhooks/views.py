@@ -6,13 +6,12 @@ Everyone at the customer reads; changing anything needs ``accounts.manage_webhoo
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ObjectDoesNotExist
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 
 from portal.core.exceptions import DomainError
-from portal.core.views import CustomerMixin, TableView
+from portal.core.views import CustomerMixin, TableView, form_error, get_or_404
 from portal.webhooks import selectors, services
 from portal.webhooks.filters import WebhookEndpointFilter, WebhookMessageFilter
 from portal.webhooks.forms import EndpointForm
@@ -20,17 +19,6 @@ from portal.webhooks.models import MessageStatus
 from portal.webhooks.tables import DeadMessageTable, WebhookEndpointTable, WebhookMessageTable
 
 MANAGE = "accounts.manage_webhooks"
-
-
-def _get_or_404(getter, **kwargs):
-    try:
-        return getter(**kwargs)
-    except ObjectDoesNotExist:
-        raise Http404("Not found.") from None
-
-
-def _form_error(form, exc: DomainError) -> None:
-    form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
 def _secret_page(request, customer, endpoint, secret, *, status):
@@ -66,7 +54,7 @@ class EndpointCreateView(CustomerMixin, View):
                     customer=self.customer, actor=request.user, **form.cleaned_data
                 )
             except DomainError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             else:
                 return _secret_page(request, self.customer, endpoint, secret, status=201)
         return self._render(form, status=400)
@@ -80,18 +68,18 @@ class EndpointEditView(CustomerMixin, View):
         return render(self.request, "webhooks/endpoint_form.html", context, status=status)
 
     def get(self, request, slug: str, pk: int):
-        endpoint = _get_or_404(selectors.endpoint_get, customer=self.customer, pk=pk)
+        endpoint = get_or_404(selectors.endpoint_get, customer=self.customer, pk=pk)
         initial = {"name": endpoint.name, "url": endpoint.url, "event_types": endpoint.event_types}
         return self._render(EndpointForm(initial=initial), endpoint)
 
     def post(self, request, slug: str, pk: int):
-        endpoint = _get_or_404(selectors.endpoint_get, customer=self.customer, pk=pk)
+        endpoint = get_or_404(selectors.endpoint_get, customer=self.customer, pk=pk)
         form = EndpointForm(request.POST)
         if form.is_valid():
             try:
                 services.endpoint_update(endpoint=endpoint, actor=request.user, **form.cleaned_data)
             except DomainError as exc:
-                _form_error(form, exc)
+                form_error(form, exc)
             else:
                 messages.success(request, f"Endpoint “{endpoint.name}” saved.")
                 return redirect("webhooks:endpoint-detail", slug=self.customer.slug, pk=endpoint.pk)
@@ -106,7 +94,7 @@ class EndpointDetailView(CustomerMixin, TableView):
     template_name = "webhooks/endpoint_detail.html"
 
     def get_queryset(self):
-        self.endpoint = _get_or_404(
+        self.endpoint = get_or_404(
             selectors.endpoint_get, customer=self.customer, pk=self.kwargs["pk"]
         )
         return selectors.message_list(customer=self.customer, endpoint=self.endpoint)
@@ -132,7 +120,7 @@ class EndpointActionView(CustomerMixin, View):
     action: str = ""
 
     def post(self, request, slug: str, pk: int):
-        endpoint = _get_or_404(selectors.endpoint_get, customer=self.customer, pk=pk)
+        endpoint = get_or_404(selectors.endpoint_get, customer=self.customer, pk=pk)
         detail = redirect("webhooks:endpoint-detail", slug=self.customer.slug, pk=endpoint.pk)
         try:
             if self.action == "rotate":
@@ -163,7 +151,7 @@ class EndpointActionView(CustomerMixin, View):
 
 class MessageDetailView(CustomerMixin, View):
     def get(self, request, slug: str, pk: int):
-        message = _get_or_404(selectors.message_get, customer=self.customer, pk=pk)
+        message = get_or_404(selectors.message_get, customer=self.customer, pk=pk)
         context = {
             "customer": self.customer,
             "message": message,
@@ -176,7 +164,7 @@ class MessageReplayView(CustomerMixin, View):
     permission = MANAGE
 
     def post(self, request, slug: str, pk: int):
-        message = _get_or_404(selectors.message_get, customer=self.customer, pk=pk)
+        message = get_or_404(selectors.message_get, customer=self.customer, pk=pk)
         try:
             services.message_replay(message=message, actor=request.user)
         except DomainError as exc:
