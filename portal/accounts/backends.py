@@ -85,6 +85,10 @@ def codename_columns(user_id, customer_id) -> dict[str, ArraySubquery]:
     return {"perms_direct": ArraySubquery(direct), "perms_via_groups": ArraySubquery(via_groups)}
 
 
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 @functools.cache
 def customer_entry_sql(*, staff: bool) -> str:
     """One statement for a page's way in (``selectors.customer_for_user``): the customer by
@@ -93,30 +97,87 @@ def customer_entry_sql(*, staff: bool) -> str:
     groups (``codename_columns``, spelled out: this runs on every page, and the ORM spent longer
     composing the statement than PostgreSQL answering it). Parameters: ``user``, ``slug``,
     ``ctype``."""
-    from portal.accounts.models import Membership, User
+    from portal.accounts.models import Membership
 
-    def table(model) -> str:
-        return connection.ops.quote_name(model._meta.db_table)
-
-    permissions = f"""
-            ARRAY(SELECT p.codename FROM {table(CustomerUserObjectPermission)} up
-                    JOIN {table(Permission)} p ON p.id = up.permission_id
-                   WHERE up.user_id = %(user)s AND up.content_object_id = c.id
-                     AND p.content_type_id = %(ctype)s) AS perms_direct,
-            ARRAY(SELECT p.codename FROM {table(CustomerGroupObjectPermission)} gp
-                    JOIN {table(Permission)} p ON p.id = gp.permission_id
-                    JOIN {table(User.groups.through)} ug ON ug.group_id = gp.group_id
-                   WHERE ug.user_id = %(user)s AND gp.content_object_id = c.id
-                     AND p.content_type_id = %(ctype)s) AS perms_via_groups,"""
-    member = f"""EXISTS (SELECT 1 FROM {table(Membership)} m
+    permissions = _permissions_sql("%(user)s", "c.id") + ","
+    member = f"""EXISTS (SELECT 1 FROM {_table(Membership)} m
                          WHERE m.customer_id = c.id AND m.user_id = %(user)s)"""
     return f"""
         SELECT c.*,{"" if staff else permissions}
-            (SELECT m.role FROM {table(Membership)} m
+            (SELECT m.role FROM {_table(Membership)} m
               WHERE m.customer_id = c.id AND m.user_id = %(user)s LIMIT 1) AS user_role
-          FROM {table(Customer)} c
+          FROM {_table(Customer)} c
          WHERE c.slug = %(slug)s{"" if staff else f" AND {member}"}
     """
+
+
+def _permissions_sql(user: str, customer: str) -> str:
+    """The two codename arrays of ``codename_columns`` as SQL, for the user and customer ids
+    the expressions ``user`` and ``customer`` name (``%(ctype)s``: the customer content type)."""
+    from portal.accounts.models import User
+
+    return f"""
+            ARRAY(SELECT p.codename FROM {_table(CustomerUserObjectPermission)} up
+                    JOIN {_table(Permission)} p ON p.id = up.permission_id
+                   WHERE up.user_id = {user} AND up.content_object_id = {customer}
+                     AND p.content_type_id = %(ctype)s) AS perms_direct,
+            ARRAY(SELECT p.codename FROM {_table(CustomerGroupObjectPermission)} gp
+                    JOIN {_table(Permission)} p ON p.id = gp.permission_id
+                    JOIN {_table(User.groups.through)} ug ON ug.group_id = gp.group_id
+                   WHERE ug.user_id = {user} AND gp.content_object_id = {customer}
+                     AND p.content_type_id = %(ctype)s) AS perms_via_groups"""
+
+
+@functools.cache
+def token_entry_sql() -> str:
+    """One statement for an API call's way in: the token by its hash with its user and
+    customer, whether the user is still a member there, and their permission codenames on it
+    (spelled out like ``customer_entry_sql``: the ORM spent longer composing it than PostgreSQL
+    answering). Parameters: ``hash``, ``ctype``. The row holds the token's, the user's and
+    the customer's columns in the order of their models' fields, then the rest."""
+    from portal.accounts.models import ApiToken, Membership, User
+
+    select = ", ".join(
+        f"{alias}.{connection.ops.quote_name(field.column)}"
+        for alias, model in (("t", ApiToken), ("u", User), ("c", Customer))
+        for field in model._meta.concrete_fields
+    )
+    sql = f"""
+        SELECT {select},
+            EXISTS (SELECT 1 FROM {_table(Membership)} m
+                     WHERE m.customer_id = t.customer_id AND m.user_id = t.user_id) AS is_member,
+            {_permissions_sql("t.user_id", "t.customer_id")}
+          FROM {_table(ApiToken)} t
+          JOIN {_table(User)} u ON u.id = t.user_id
+          JOIN {_table(Customer)} c ON c.id = t.customer_id
+         WHERE t.key_hash = %(hash)s
+    """
+    return sql
+
+
+def token_entry(key_hash: str):
+    """``token_entry_sql``: the ``ApiToken`` with its ``user`` and ``customer`` and
+    ``is_member``, the user's permissions on the customer remembered for the request; or None."""
+    from portal.accounts.models import ApiToken, User
+
+    ctype = ContentType.objects.get_for_model(Customer)  # cached by Django
+    with connection.cursor() as cursor:
+        cursor.execute(token_entry_sql(), {"hash": key_hash, "ctype": ctype.pk})
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = iter(row)
+
+    def take(model):
+        names = [field.attname for field in model._meta.concrete_fields]
+        return model.from_db(connection.alias, names, [next(values) for _ in names])
+
+    token = take(ApiToken)
+    token.user = take(User)
+    token.customer = take(Customer)
+    token.is_member, token.perms_direct, token.perms_via_groups = values
+    remember_codenames(token.user, token.customer, token)
+    return token
 
 
 def customer_entry(user, slug: str) -> Customer | None:

@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -307,23 +306,11 @@ def api_token_authenticate(*, plain: str) -> ApiToken | None:
         return None
     # one statement: the token, its user and customer, whether the user is still a member and
     # their permissions there (the request's permission questions need no query of their own)
-    member = Membership.objects.filter(
-        customer_id=OuterRef("customer_id"), user_id=OuterRef("user_id")
-    )
-    token = (
-        ApiToken.objects.select_related("customer", "user")
-        .annotate(
-            is_member=Exists(member),
-            **backends.codename_columns(OuterRef("user_id"), OuterRef("customer_id")),
-        )
-        .filter(key_hash=hash_token(plain))
-        .first()
-    )
+    token = backends.token_entry(hash_token(plain))
     if token is None or not token.is_active or not token.user.is_active:
         return None
     if not token.user.is_staff and not token.is_member:
         return None  # its user left the customer: the token died with the membership
-    backends.remember_codenames(token.user, token.customer, token)
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(seconds=60):
         # to the minute is precise enough, and spares a write per request

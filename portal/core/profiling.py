@@ -17,6 +17,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import time
 
 
@@ -40,7 +41,9 @@ def main(argv: list[str] | None = None, *, quiet: bool = False) -> None:
         "--api", action="store_true", help="As an API client (a new read token of the owner)."
     )
     parser.add_argument("--slug", default="benchmark-api")
-    parser.add_argument("--queries", action="store_true", help="Print one request's SQL too.")
+    parser.add_argument(
+        "--queries", action="store_true", help="Print the SQL of a request, with median times."
+    )
     args = parser.parse_args(argv)
 
     from portal.accounts.models import Customer, Membership
@@ -63,14 +66,21 @@ def main(argv: list[str] | None = None, *, quiet: bool = False) -> None:
         for _ in range(3):  # warm: imports, template compilation, the dashboard cache
             response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
-        queries: list[str] = []
+        queries: list[list] = []
 
         def capture(execute, sql, params, many, context, queries=queries):
-            queries.append(sql)
-            return execute(sql, params, many, context)
+            started = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                queries.append([sql, (time.perf_counter() - started) * 1000])
 
         with connection.execute_wrapper(capture):
-            client.get(path)
+            for _ in range(5):
+                client.get(path)
+        n = len(queries) // 5  # statements per request; each one's median over the five
+        medians = [statistics.median(queries[i + k * n][1] for k in range(5)) for i in range(n)]
+        queries = [[queries[i][0], medians[i]] for i in range(n)]
         started = time.perf_counter()
         for _ in range(args.repeat):
             client.get(path)
@@ -87,8 +97,8 @@ def main(argv: list[str] | None = None, *, quiet: bool = False) -> None:
             f"{len(queries)} queries"
         )
         if args.queries:
-            for sql in queries:
-                print("   ", sql[:220])
+            for sql, ms in queries:
+                print(f"    {ms:6.2f} ms  {' '.join(sql.split())[:200]}")
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.top)
         print(out.getvalue())

@@ -16,12 +16,13 @@ same HTML once per page:
 3. ``render_rows``: the ``<tr>``/``<td>`` markup of ``templates/core/table.html``'s body, in
    Python, and a column's ``<td>`` attributes are computed once unless they depend on the row
    (a callable).
-4. ``_fast_cell``: most cells are a model attribute shown as it is, or through a table's
-   ``render_<name>(value[, record])``, or a date. For those columns the cell is computed
-   directly — the same value, empty test, default and render call as django-tables2's
-   ``BoundRow.get_cell``, without its per-cell accessor parsing, field look-ups and signature
-   matching. Everything else (links, choices, callables, other column types, non-model rows)
-   goes through ``get_cell`` unchanged.
+4. ``_fast_cell``: most cells are a model attribute shown as it is (a field of the row with
+   choices as its ``get_<name>_display()``), or through a table's ``render_<name>(value[,
+   record])``, or a date. For those columns the cell is computed directly — the same value,
+   empty test, default and render call as django-tables2's ``BoundRow.get_cell``, without its
+   per-cell accessor parsing, field look-ups and signature matching. Everything else (links,
+   choices of related rows, callables, other column types, non-model rows) goes through
+   ``get_cell`` unchanged.
 """
 
 from __future__ import annotations
@@ -210,20 +211,29 @@ def _fast_cell(bound_column, record):
         field = accessor.get_field(record)
     except Exception:  # not a field path: leave it to django-tables2
         return None
-    if field is None:  # an annotation or a plain attribute of the row itself is fine
-        if len(bits) != 1 or bits[0] not in vars(record) or callable(vars(record)[bits[0]]):
+    if field is None and (  # an annotation or a plain attribute of the row itself is fine
+        len(bits) != 1 or bits[0] not in vars(record) or callable(vars(record)[bits[0]])
+    ):
+        return None
+    display = None
+    if field is not None and getattr(field, "choices", None):
+        # django-tables2 shows get_FOO_display() of the model that holds the field; here only
+        # for a field of the row itself
+        display = f"get_{bits[0]}_display"
+        if len(bits) != 1 or not callable(getattr(record, display, None)):
             return None
-    elif getattr(field, "choices", None):
-        return None  # django-tables2 shows get_FOO_display()
     empty, default = bound_column.column.empty_values, bound_column.default
     arguments = set() if render is None else set(cached_signature(render)[0])
 
     def cell(row_record):
-        value = row_record
-        for bit in bits:
-            value = getattr(value, bit, None)
-            if value is None:
-                break
+        if display is not None:
+            value = getattr(row_record, display)()
+        else:
+            value = row_record
+            for bit in bits:
+                value = getattr(value, bit, None)
+                if value is None:
+                    break
         if value in empty:
             return default
         if render is None:

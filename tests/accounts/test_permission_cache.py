@@ -131,3 +131,44 @@ def test_an_inactive_user_holds_nothing(acme, alice):
     alice.is_active = False
     with request_cache():
         assert not alice.has_perm("accounts.view_customer_data", acme)
+
+
+def test_the_token_statement_reads_what_the_orm_reads(acme, globex, bob, charlie):
+    """``backends.token_entry``: the token, its user and its customer field by field as the
+    ORM reads them, whether the user is a member, and their permissions including a group's."""
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    from portal.accounts.backends import customer_codenames, token_entry
+    from portal.accounts.models import ApiToken
+    from portal.accounts.services import hash_token
+
+    group = Group.objects.create(name="auditors")
+    assign_perm("accounts.view_audit_log", group, acme)
+    bob.groups.add(group)
+    token, plain = services.api_token_create(
+        customer=acme, user=bob, name="read", scope="read", actor=None
+    )
+    expected = ApiToken.objects.select_related("user", "customer").get(pk=token.pk)
+    with request_cache():
+        with CaptureQueriesContext(connection) as queries:
+            read = token_entry(hash_token(plain))
+            codenames = customer_codenames(bob, acme)  # remembered: no second statement
+        assert len(queries) == 1
+    for mine, theirs in (
+        (read, expected),
+        (read.user, expected.user),
+        (read.customer, expected.customer),
+    ):
+        fields = [field.attname for field in type(theirs)._meta.concrete_fields]
+        assert [getattr(mine, f) for f in fields] == [getattr(theirs, f) for f in fields]
+    assert read.is_member is True
+    assert "view_audit_log" in codenames and "view_customer_data" in codenames
+    assert "manage_members" not in codenames
+    assert token_entry(hash_token(plain + "x")) is None
+    # charlie's token for globex, after charlie left globex: not a member any more
+    _, other_plain = services.api_token_create(
+        customer=globex, user=charlie, name="r", scope="read", actor=None
+    )
+    Membership.objects.filter(customer=globex, user=charlie).delete()
+    assert token_entry(hash_token(other_plain)).is_member is False

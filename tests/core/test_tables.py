@@ -95,6 +95,31 @@ def test_a_page_of_claims_compiles_no_template_per_cell(client, acme, alice):
     assert len(compiled) == 0  # before: two per row (the date columns' template code)
 
 
+def test_a_choice_field_of_the_row_is_computed_directly(acme):
+    """``outcome`` (a field with choices, shown by ``render_outcome`` from its display) takes
+    the fast path with the same cell as ``get_cell``; the payer's name (a related row) does
+    not need it, and a related field with choices is left to django-tables2."""
+    from portal.core.tables import _fast_cell
+
+    random_claims(acme, claims=5, payers=2, today=timezone.localdate())
+    table = ClaimTable(Claim.objects.filter(customer=acme).select_related("payer"))
+    RequestConfig(RequestFactory().get("/"), paginate={"per_page": 25}).configure(table)
+    rows = list(table.paginated_rows)
+    outcome = table.columns["outcome"]
+    compute = _fast_cell(outcome, rows[0].record)
+    assert compute is not None
+    for row in rows:
+        assert compute(row.record) == row.get_cell("outcome")
+        assert row.record.get_outcome_display() in compute(row.record)
+
+    class ByUpload(tables.Table):
+        status = tables.Column(accessor="upload__status")
+
+    upload_table = ByUpload(Claim.objects.filter(customer=acme).select_related("upload"))
+    column = upload_table.columns["status"]
+    assert _fast_cell(column, upload_table.rows[0].record) is None
+
+
 def test_signatures_are_remembered_per_function():
     class Probe:
         def render(self, value, record):

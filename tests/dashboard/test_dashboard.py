@@ -192,6 +192,27 @@ def test_a_second_request_reads_the_numbers_from_the_cache(client, claims, bob):
     assert cache.get(services.cache_key(claims.pk)).kpis.decided == 10
 
 
+def test_a_second_request_reuses_the_rendered_dashboard(
+    client, claims, bob, django_capture_on_commit_callbacks
+):
+    """The dashboard's HTML is rendered once per computation of its numbers: the second page
+    does not render it again, and a finished run (new numbers) renders it anew."""
+    client.force_login(bob)
+    url = reverse(HOME, args=["acme"])
+    first = client.get(url)
+    assert "dashboard/_body.html" in [t.name for t in first.templates]
+    second = client.get(url)
+    assert "dashboard/_body.html" not in [t.name for t in second.templates]
+    body = lambda r: r.text[r.text.index('<div class="page-head">') : r.text.index("</main>")]  # noqa: E731
+    assert body(second) == body(first) and "40.0%" in body(second)
+    add_claims(claims, [decided("Aetna", TODAY, 1, D)])
+    with django_capture_on_commit_callbacks(execute=True):
+        drift_services.detect_now(customer=claims)
+    third = client.get(url)
+    assert "dashboard/_body.html" in [t.name for t in third.templates]
+    assert ">11 <span" in body(third) and ">10 <span" in body(second)
+
+
 def test_the_cache_is_kept_until_a_run_finishes(claims, django_capture_on_commit_callbacks):
     stale = selectors.dashboard(customer=claims)
     add_claims(claims, [decided("Aetna", TODAY, 1, D)])
