@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 # The cast of tests/conftest.py (not loaded for e2e/, a sibling directory): importing the fixtures
 # here registers them for every browser test.
 from tests.conftest import (  # noqa: F401
+    _empty_cache_when_committing,
     _tasks_run_inline,
     acme,
     alice,

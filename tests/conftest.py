@@ -17,6 +17,18 @@ def _tasks_run_inline(request, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache_when_committing(request):
+    """Tests that commit (the live server's, ``transactional_db``) share the cache table, which
+    a flush between tests leaves alone: each starts with an empty cache, so no cached page part
+    (the top bar, the dashboard) of an earlier test is read. Other tests roll the table back."""
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        from django.core.cache import cache
+
+        request.getfixturevalue("transactional_db")
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

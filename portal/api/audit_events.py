@@ -3,14 +3,14 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 
-from portal.api.base import CustomerScopedMixin
+from portal.api.base import CustomerScopedMixin, FlatSerializerMixin
 from portal.api.pagination import KeysetPagination
 from portal.audit.filters import AuditEventFilter
 from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_events_for_customer
 
 
-class AuditEventSerializer(serializers.ModelSerializer):
+class AuditEventSerializer(FlatSerializerMixin, serializers.ModelSerializer):
     customer = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     actor = serializers.EmailField(source="actor_email", read_only=True, allow_blank=True)
 

@@ -13,6 +13,7 @@ from portal.audit.actions import Action, Outcome
 from portal.audit.models import AuditEvent
 
 MAX_DATA_BYTES = 2048
+_ACTIONS = frozenset(Action.values)  # built once: ``Action.values`` lists the members per call
 
 
 def _small(data: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def record(
 ) -> AuditEvent:
     """Append one audit event; request metadata (ip, user agent, request id) comes from the
     request being served, if any."""
-    if action not in Action.values:
+    if action not in _ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}: add it to portal/audit/actions.py.")
     data = _small(data or {})
     meta = context.current()

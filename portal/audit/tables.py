@@ -5,6 +5,9 @@ from portal.audit.actions import Action
 from portal.audit.models import AuditEvent
 from portal.core.tables import DateTimeColumn
 
+# action → label, built once (``Action.values`` lists every member on every call)
+_LABELS = dict(Action.choices)
+
 
 class AuditEventTable(tables.Table):
     created_at = DateTimeColumn(
@@ -33,5 +36,4 @@ class AuditEventTable(tables.Table):
         return format_html('<span title="{}">{}…</span>', value, value[:8])
 
     def render_action(self, record):
-        label = Action(record.action).label if record.action in Action.values else record.action
-        return f"{label} ({record.action})"
+        return f"{_LABELS.get(record.action, record.action)} ({record.action})"

@@ -18,11 +18,11 @@ same HTML once per page:
    (a callable).
 4. ``_fast_cell``: most cells are a model attribute shown as it is (a field of the row with
    choices as its ``get_<name>_display()``), or through a table's ``render_<name>(value[,
-   record])``, or a date. For those columns the cell is computed directly — the same value,
-   empty test, default and render call as django-tables2's ``BoundRow.get_cell``, without its
-   per-cell accessor parsing, field look-ups and signature matching. Everything else (links,
-   choices of related rows, callables, other column types, non-model rows) goes through
-   ``get_cell`` unchanged.
+   record])``, or ``render_<name>(record)`` of a column where nothing is empty, or a date. For
+   those columns the cell is computed directly — the same value, empty test, default and
+   render call as django-tables2's ``BoundRow.get_cell``, without its per-cell accessor
+   parsing, field look-ups and signature matching. Everything else (links, choices of related
+   rows, callables, other column types, non-model rows) goes through ``get_cell`` unchanged.
 """
 
 from __future__ import annotations
@@ -207,6 +207,15 @@ def _fast_cell(bound_column, record):
         return None
     accessor = utils.Accessor(bound_column.accessor)
     bits = accessor.bits
+    if (
+        render is not None
+        and tuple(cached_signature(render)[0]) == ("record",)
+        and bound_column.column.empty_values == ()
+        and len(bits) == 1
+    ):
+        # a cell of the whole row (``render_<name>(record)``, nothing counts as empty): its
+        # value is never looked at, whatever the accessor finds
+        return lambda row_record: render(record=row_record)
     try:
         field = accessor.get_field(record)
     except Exception:  # not a field path: leave it to django-tables2

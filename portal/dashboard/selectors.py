@@ -145,23 +145,73 @@ class Dashboard:
 
 # -- the claim KPIs: one statement ----------------------------------------------------------------
 
-_KPI_SQL = """
-SELECT count(*) FILTER (WHERE decided_date > %(start)s) AS decided,
-       count(*) FILTER (WHERE decided_date > %(start)s AND outcome = 'DENIED') AS denied,
-       count(*) FILTER (WHERE decided_date <= %(start)s) AS previous_decided,
-       count(*) FILTER (WHERE decided_date <= %(start)s AND outcome = 'DENIED') AS previous_denied,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY decided_date - submitted_date)
-           FILTER (WHERE decided_date > %(start)s) AS median_days,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY decided_date - submitted_date)
-           FILTER (WHERE decided_date <= %(start)s) AS previous_median_days,
-       (SELECT count(*) FROM {table}
+# The decided claims of a window are read payer by payer: each payer's rows are one range of the
+# covering index (customer, payer, decided_date) INCLUDE (outcome, submitted_date, …), read
+# without the table and grouped there, payer by payer, where the date alone would have
+# PostgreSQL read every claim of the customer (a sequential scan: 300 ms at 1,000,000 claims).
+# ``{keys}``: what each payer's claims are grouped by (as ``key1``, ``key2``, …).
+_DECIDED_BY_PAYER = """
+  FROM {payers} AS payer
+ CROSS JOIN LATERAL (
+        SELECT {keys},
+               count(*) AS decided,
+               count(*) FILTER (WHERE c.outcome = 'DENIED') AS denied
+          FROM {claims} AS c
+         WHERE c.customer_id = %(customer)s AND c.payer_id = payer.id
+           AND c.decided_date >= %(from)s AND c.decided_date <= %(today)s
+           AND c.outcome <> 'PENDING'
+         GROUP BY {groups}
+       ) AS claim
+ WHERE payer.customer_id = %(customer)s
+"""
+
+
+def _decided_by_payer(*keys: str) -> str:
+    return _DECIDED_BY_PAYER.replace(
+        "{keys}", ", ".join(f"{key} AS key{i}" for i, key in enumerate(keys, 1))
+    ).replace("{groups}", ", ".join(str(i) for i in range(1, len(keys) + 1)))
+
+
+# The KPIs' claims grouped by window and by days to decision (a few hundred groups, however
+# many claims): the counts are sums of the groups, the medians are read off the same histogram
+# (``_median``: what ``percentile_cont(0.5)`` gives, without sorting every claim).
+_KPI_SQL = (
+    """
+SELECT groups.recent, groups.days, groups.claims, groups.denied, submitted.count
+  FROM (SELECT count(*) FROM {claims}
          WHERE customer_id = %(customer)s
            AND submitted_date > %(start)s AND submitted_date <= %(today)s) AS submitted
-  FROM {table}
- WHERE customer_id = %(customer)s
-   AND decided_date > %(previous_start)s AND decided_date <= %(today)s
-   AND outcome <> 'PENDING'
+  LEFT JOIN (
+    SELECT claim.key1 AS recent, claim.key2 AS days,
+           sum(claim.decided)::bigint AS claims, sum(claim.denied)::bigint AS denied
 """
+    + _decided_by_payer("c.decided_date > %(start)s", "c.decided_date - c.submitted_date")
+    + """
+     GROUP BY 1, 2
+  ) AS groups ON true
+ ORDER BY 1, 2
+"""
+)
+
+
+def _median(histogram: list[tuple[int, int]]) -> float | None:
+    """The median of the values ``histogram`` counts (``(value, count)`` by value), interpolated
+    between the two middle values as PostgreSQL's ``percentile_cont(0.5)`` does."""
+    total = sum(count for _, count in histogram)
+    if not total:
+        return None
+
+    def at(index: int) -> int:  # the value at ``index`` of the sorted values
+        seen = 0
+        for value, count in histogram:
+            seen += count
+            if index < seen:
+                return value
+        raise IndexError(index)
+
+    middle = (total - 1) / 2
+    low, high = at(int(middle)), at(int(middle + 0.5))
+    return low + (high - low) * (middle - int(middle))
 
 
 def claim_kpis(*, customer: Customer, today: date) -> Kpis:
@@ -171,13 +221,28 @@ def claim_kpis(*, customer: Customer, today: date) -> Kpis:
         "customer": customer.pk,
         "today": today,
         "start": start,
-        "previous_start": start - timedelta(days=WINDOW_DAYS),
+        # the previous window starts the day after ``start - WINDOW_DAYS``
+        "from": start - timedelta(days=WINDOW_DAYS - 1),
     }
+    sql = _KPI_SQL.format(claims=Claim._meta.db_table, payers=Payer._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(_KPI_SQL.format(table=Claim._meta.db_table), params)
-        decided, denied, prev_decided, prev_denied, median, prev_median, submitted = (
-            cursor.fetchone()
-        )
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()  # at least one: the submissions (groups NULL without claims)
+    submitted = rows[0][4]
+    windows = {
+        recent: [
+            (days, claims, denied)
+            for is_recent, days, claims, denied, _ in rows
+            if is_recent is recent
+        ]
+        for recent in (True, False)
+    }
+    decided = sum(claims for _, claims, _ in windows[True])
+    denied = sum(d for _, _, d in windows[True])
+    prev_decided = sum(claims for _, claims, _ in windows[False])
+    prev_denied = sum(d for _, _, d in windows[False])
+    median = _median([(days, claims) for days, claims, _ in windows[True]])
+    prev_median = _median([(days, claims) for days, claims, _ in windows[False]])
     return Kpis(
         decided=decided,
         submitted=submitted,
@@ -185,23 +250,25 @@ def claim_kpis(*, customer: Customer, today: date) -> Kpis:
         denial_rate=denied / decided if decided else None,
         previous_decided=prev_decided,
         previous_denial_rate=prev_denied / prev_decided if prev_decided else None,
-        median_days=float(median) if median is not None else None,
-        previous_median_days=float(prev_median) if prev_median is not None else None,
+        median_days=median,
+        previous_median_days=prev_median,
     )
 
 
 # -- the top payers' weekly denial rate: one statement --------------------------------------------
 
-_TOP_PAYERS_SQL = """
-WITH weekly AS (
-    SELECT payer_id,
-           date_trunc('week', decided_date)::date AS week,
-           count(*) AS decided,
-           count(*) FILTER (WHERE outcome = 'DENIED') AS denied
-      FROM {claims}
-     WHERE customer_id = %(customer)s
-       AND decided_date >= %(start)s AND decided_date <= %(today)s
-       AND outcome <> 'PENDING'
+_TOP_PAYERS_SQL = (
+    """
+WITH daily AS (
+    SELECT payer.id AS payer_id, claim.key1 AS day, claim.decided, claim.denied
+"""
+    + _decided_by_payer("c.decided_date")
+    + """
+), weekly AS (
+    -- days first, then weeks: date_trunc on every claim cost more than reading the claims
+    SELECT payer_id, date_trunc('week', day)::date AS week,
+           sum(decided)::bigint AS decided, sum(denied)::bigint AS denied
+      FROM daily
      GROUP BY 1, 2
 ), top AS (
     SELECT payer_id, sum(decided) AS total
@@ -216,6 +283,7 @@ SELECT top.payer_id, payer.name, top.total, weekly.week, weekly.decided, weekly.
   JOIN {payers} AS payer ON payer.id = top.payer_id AND payer.customer_id = %(customer)s
  ORDER BY top.total DESC, top.payer_id, weekly.week
 """
+)
 
 
 def week_start(day: date) -> date:
@@ -234,7 +302,7 @@ def top_payers_weekly(
     """The ``limit`` payers with the most decided claims over the last ``weeks`` weeks, and their
     decided and denied claims per week of decision: one grouped query."""
     mondays = chart_weeks(today, weeks)
-    params = {"customer": customer.pk, "start": mondays[0], "today": today, "limit": limit}
+    params = {"customer": customer.pk, "from": mondays[0], "today": today, "limit": limit}
     sql = _TOP_PAYERS_SQL.format(claims=Claim._meta.db_table, payers=Payer._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

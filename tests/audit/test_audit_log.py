@@ -203,3 +203,36 @@ def test_audit_events_api_is_paginated_filtered_and_admin_only(
     assert charlie.email not in str(client.get("/api/v1/audit-events/", {"page_size": 200}).json())
     viewer = bearer(bob, acme)
     assert viewer.get("/api/v1/audit-events/").status_code == 403
+
+
+def test_the_flat_audit_serializer_writes_what_drf_writes(acme, alice):
+    """``FlatSerializerMixin`` on the audit list: the same JSON as DRF's own machinery, for
+    events with and without a customer, an actor, an address and data."""
+    from rest_framework import serializers as drf
+    from rest_framework.renderers import JSONRenderer
+
+    from portal.api.audit_events import AuditEventSerializer
+
+    class Generic(drf.ModelSerializer):
+        customer = drf.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+        actor = drf.EmailField(source="actor_email", read_only=True, allow_blank=True)
+
+        class Meta(AuditEventSerializer.Meta):
+            pass
+
+    from portal.audit import context
+
+    record(action=Action.LOGIN, actor=alice)  # no customer, no request: no address
+    token = context.bind(context.RequestMeta(ip="10.0.0.7", user_agent="UA", request_id="r-1"))
+    try:
+        record(action=Action.CLAIMS_VIEWED, actor=alice, customer=acme, data={"q": "é"})
+    finally:
+        context.unbind(token)
+    record(action=Action.CUSTOMER_CREATED, customer=acme, obj=acme, actor_email="ops@x.test")
+    events = list(AuditEvent.objects.select_related("customer").order_by("id"))
+    assert {e.customer_id is None for e in events} == {True, False}
+    flat = JSONRenderer().render(AuditEventSerializer(events, many=True).data)
+    assert flat == JSONRenderer().render(Generic(events, many=True).data)
+    one = AuditEventSerializer(events[0])
+    assert one.data and one.__dict__["_flat_plan"]  # the flat way was taken
+    assert b'"customer":null' in flat and b'"customer":"acme"' in flat
