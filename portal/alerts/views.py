@@ -112,11 +112,15 @@ class AlertDetailView(ReadWriteMixin, View):
     write_permission = "accounts.give_feedback"
     template_name = "alerts/alert_detail.html"
 
-    def _context(self, alert, form=None) -> dict:
+    def _context(self, alert, form=None, *, whole_page: bool = True) -> dict:
+        """The page's context; ``whole_page=False`` (htmx's feedback and status fragments) leaves
+        out the drift evidence and its chart, which only the whole page shows."""
         feedback = list(selectors.feedback_list(alert=alert))
         own = next((f for f in feedback if f.user_id == self.request.user.pk), None)
         return {
-            **evidence(self.customer, alert.event),
+            **(evidence(self.customer, alert.event) if whole_page else {}),
+            "customer": self.customer,
+            "event": alert.event,
             "alert": alert,
             "history": [(f, [ReasonCode(c).label for c in f.reason_codes]) for f in feedback],
             "form": form or FeedbackForm.for_feedback(own),
@@ -143,7 +147,7 @@ class AlertDetailView(ReadWriteMixin, View):
             return redirect("alerts:alert-detail", slug=self.customer.slug, pk=alert.pk)
         alert = selectors.alert_get(customer=self.customer, pk=alert.pk)  # its status may move
         context = {
-            **self._context(alert, None if saved else form),
+            **self._context(alert, None if saved else form, whole_page=not request.htmx),
             "saved": saved,
             "oob": bool(request.htmx),  # the status section is swapped too (out of band)
         }

@@ -293,6 +293,20 @@ class Target:
     url: str
 
 
+def cpu_reference_ms() -> float:
+    """How fast this machine runs Python: a million additions in a loop, the median of five, in
+    ms. Machines of the same kind differ by two times and more from one day to the next; this
+    figure, printed with the others, says which kind of day a run had."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for number in range(1_000_000):
+            total += number
+        times.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(times), 1)
+
+
 def _loadavg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -535,6 +549,7 @@ def run(
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
     customer, owner, token = _scratch(claims, echo)
     sessions = _sessions(owner, max(clients, 1))
+    reference = cpu_reference_ms()
     server = Server(workers=workers, threads=threads)
     try:
         server.wait()
@@ -581,6 +596,7 @@ def run(
         "wall_seconds_times_cpus": round(seconds * (os.cpu_count() or 1), 1),
         "load_average_before": load,
         "load_average_after": _loadavg(),
+        "python_reference_ms": reference,
     }
     result["gunicorn"] = f"--workers {workers} --threads {threads}"
     result["dashboard"] = dashboard

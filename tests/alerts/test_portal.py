@@ -415,11 +415,18 @@ def test_an_impossible_transition_is_a_message_not_an_error(client, acme, analys
     assert alert.status == "resolved"
 
 
-def test_feedback_in_place_with_htmx_swaps_feedback_and_status(client, acme, analyst, raise_alert):
+def test_feedback_in_place_with_htmx_swaps_feedback_and_status(
+    client, acme, analyst, raise_alert, monkeypatch
+):
     alert = raise_alert()
     client.force_login(analyst)
     form = page(client, url("alert-detail", alert.pk))
     assert 'id="feedback-form"' in form and 'hx-post="' in form
+
+    def not_for_a_fragment(*args, **kwargs):
+        raise AssertionError("the fragments do not show the drift evidence")
+
+    monkeypatch.setattr("portal.alerts.views.evidence", not_for_a_fragment)
     response = client.post(
         url("alert-detail", alert.pk),
         {"verdict": "real", "reason_codes": ["payer_policy", "contract"], "notes": "New policy.",

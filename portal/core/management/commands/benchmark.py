@@ -93,7 +93,8 @@ class Command(BaseCommand):
                 f"CPU: gunicorn {cpu['gunicorn_seconds']} s ({cpu['gunicorn_ms_per_request']} ms "
                 f"per request), clients {cpu['clients_seconds']} s, of "
                 f"{cpu['wall_seconds_times_cpus']} CPU-seconds; load average "
-                f"{cpu['load_average_before']} → {cpu['load_average_after']}"
+                f"{cpu['load_average_before']} → {cpu['load_average_after']}; this machine's "
+                f"Python: {cpu['python_reference_ms']} ms for a million additions"
             )
         if result.get("dashboard"):
             self.stdout.write(f"{'dashboard, alone':<22} {'cache':>5} {'requests':>8} "
