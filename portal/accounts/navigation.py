@@ -24,7 +24,8 @@ from portal.accounts.models import Customer, Membership
 TEMPLATE = "core/_topbar.html"
 GENERATION_KEY = "navigation:generation"
 SECONDS = 3600
-# The permissions whose links the bar shows or hides (``{% can %}`` in the template).
+# The permissions whose links the bar shows or hides: answered here, once, for both the cache
+# key and the template (``allowed.<name>``), so the two cannot disagree.
 LINK_PERMISSIONS = (
     "manage_members",
     "manage_api_tokens",
@@ -33,14 +34,13 @@ LINK_PERMISSIONS = (
 )
 
 
-def _key(user, customer) -> str:
-    allowed = (
-        "".join(
-            "1" if user.has_perm(f"accounts.{name}", customer) else "0" for name in LINK_PERMISSIONS
-        )
-        if customer is not None
-        else "-"
-    )
+def _allowed(user, customer) -> dict[str, bool]:
+    if customer is None:
+        return {}
+    return {name: user.has_perm(f"accounts.{name}", customer) for name in LINK_PERMISSIONS}
+
+
+def _key(user, customer, allowed: dict[str, bool]) -> str:
     parts = [
         cache.get(GENERATION_KEY, 0),
         user.pk,
@@ -49,7 +49,7 @@ def _key(user, customer) -> str:
         getattr(customer, "pk", None),
         getattr(customer, "slug", None),
         getattr(customer, "name", None),
-        allowed,
+        sorted(allowed.items()),
     ]
     return "navigation:topbar:" + hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
@@ -60,7 +60,8 @@ def topbar_html(context) -> str:
     customer = context.get("customer")
     if user is None or not user.is_authenticated:
         return mark_safe(render_to_string(TEMPLATE, {"user": user}))  # the brand alone
-    key = _key(user, customer)
+    allowed = _allowed(user, customer)
+    key = _key(user, customer, allowed)
     html = cache.get(key)
     if html is None:
         html = render_to_string(
@@ -68,6 +69,7 @@ def topbar_html(context) -> str:
             {
                 "user": user,
                 "customer": customer,
+                "allowed": allowed,
                 "switcher_customers": context.get("switcher_customers", ()),
             },
         )

@@ -214,6 +214,14 @@ def _median(histogram: list[tuple[int, int]]) -> float | None:
     return low + (high - low) * (middle - int(middle))
 
 
+def _window(groups: list[tuple[int, int, int]]) -> tuple[int, int, float | None]:
+    """A window's decided and denied claims and median days, from its ``(days, decided,
+    denied)`` groups."""
+    decided = sum(claims for _, claims, _ in groups)
+    denied = sum(denials for _, _, denials in groups)
+    return decided, denied, _median([(days, claims) for days, claims, _ in groups])
+
+
 def claim_kpis(*, customer: Customer, today: date) -> Kpis:
     """Last 30 days (``today`` included) against the 30 days before, by decision date."""
     start = today - timedelta(days=WINDOW_DAYS)
@@ -229,20 +237,8 @@ def claim_kpis(*, customer: Customer, today: date) -> Kpis:
         cursor.execute(sql, params)
         rows = cursor.fetchall()  # at least one: the submissions (groups NULL without claims)
     submitted = rows[0][4]
-    windows = {
-        recent: [
-            (days, claims, denied)
-            for is_recent, days, claims, denied, _ in rows
-            if is_recent is recent
-        ]
-        for recent in (True, False)
-    }
-    decided = sum(claims for _, claims, _ in windows[True])
-    denied = sum(d for _, _, d in windows[True])
-    prev_decided = sum(claims for _, claims, _ in windows[False])
-    prev_denied = sum(d for _, _, d in windows[False])
-    median = _median([(days, claims) for days, claims, _ in windows[True]])
-    prev_median = _median([(days, claims) for days, claims, _ in windows[False]])
+    decided, denied, median = _window([row[1:4] for row in rows if row[0] is True])
+    prev_decided, prev_denied, prev_median = _window([row[1:4] for row in rows if row[0] is False])
     return Kpis(
         decided=decided,
         submitted=submitted,
