@@ -49,22 +49,15 @@ def invalidate(customer_id: int) -> None:
     transaction.on_commit(next_generation)
 
 
-def remember[T](
-    customer_id: int,
-    name: str,
-    parts: object,
-    compute: Callable[[], T],
-    *,
-    seconds: int = CACHE_SECONDS,
-) -> T:
-    """``compute()``, kept ``seconds`` for the customer's current generation under ``name``
-    and ``parts`` (anything with a stable ``repr``: the question's parameters)."""
+def remember[T](customer_id: int, name: str, parts: object, compute: Callable[[], T]) -> T:
+    """``compute()``, kept ``CACHE_SECONDS`` for the customer's current generation under
+    ``name`` and ``parts`` (anything with a stable ``repr``: the question's parameters)."""
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
     key = f"{name}:{customer_id}:{_generation(customer_id)}:{digest}"
     value = cache.get(key, _MISSING)
     if value is _MISSING:
         value = compute()
-        cache.set(key, value, seconds)
+        cache.set(key, value, CACHE_SECONDS)
     return value
 
 
