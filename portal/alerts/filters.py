@@ -13,6 +13,7 @@ from portal.alerts import selectors
 from portal.alerts.models import Alert, AlertRule, AlertStatus
 from portal.claims import selectors as claim_selectors
 from portal.claims.models import Payer
+from portal.core.filters import ModelChoiceFilter
 from portal.drift.detectors import DriftType
 from portal.drift.filters import LABELS, _customer
 
@@ -24,13 +25,11 @@ class AlertFilter(django_filters.FilterSet):
     label = django_filters.ChoiceFilter(
         choices=LABELS, empty_label="Any severity", label="Severity"
     )
-    payer = django_filters.ModelChoiceFilter(queryset=Payer.objects.none(), empty_label="Any payer")
+    payer = ModelChoiceFilter(queryset=Payer.objects.none(), empty_label="Any payer")
     drift_type = django_filters.ChoiceFilter(
         choices=[(t.value, t.value) for t in DriftType], empty_label="Any drift type"
     )
-    rule = django_filters.ModelChoiceFilter(
-        queryset=AlertRule.objects.none(), empty_label="Any rule"
-    )
+    rule = ModelChoiceFilter(queryset=AlertRule.objects.none(), empty_label="Any rule")
     suppressed = django_filters.ChoiceFilter(
         choices=YES_NO, method="filter_boolean", empty_label="Suppressed or not"
     )

@@ -246,12 +246,7 @@ class Server:
         try:
             task = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
             pids += [int(pid) for pid in task.read_text().split()]
-            ticks = os.sysconf("SC_CLK_TCK")
-            total = 0.0
-            for pid in pids:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-            return total
+            return sum(_proc_seconds(str(pid)) for pid in pids)
         except (OSError, ValueError, IndexError):
             return float("nan")
 
@@ -305,6 +300,35 @@ def cpu_reference_ms() -> float:
             total += number
         times.append((time.perf_counter() - started) * 1000)
     return round(statistics.median(times), 1)
+
+
+def _proc_seconds(pid: str, *, children: bool = False) -> float:
+    """CPU seconds (user + system) of a process from ``/proc``; with ``children``, plus those of
+    its exited and reaped children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = (
+        int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    )
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float | None:
+    """CPU seconds of the local PostgreSQL server so far: every live ``postgres`` process, plus
+    the backends that have exited (counted in their parent's children's time). ``None`` where
+    no such process can be read (PostgreSQL on another machine, or ``/proc`` out of reach): a
+    per-request figure for the database's share of the two cores."""
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            total += _proc_seconds(entry.name, children=True)
+            found = True
+        except (OSError, ValueError, IndexError):
+            continue
+    return total if found else None
 
 
 def _loadavg() -> list[float] | None:
@@ -579,9 +603,12 @@ def run(
             )
         echo(f"{len(targets)} targets × {requests} requests, {clients} clients …")
         server_cpu, client_cpu, load = server.cpu_seconds(), time.process_time(), _loadavg()
+        database_cpu = postgres_cpu_seconds()
         results, seconds = _drive(server.base, targets, sessions, token, requests, clients)
         server_cpu = server.cpu_seconds() - server_cpu
         client_cpu = time.process_time() - client_cpu
+        if database_cpu is not None:
+            database_cpu = (postgres_cpu_seconds() or 0.0) - database_cpu
     finally:
         server.stop()
     result = _summarise(claims, clients, requests, targets, results, seconds, sizes, deepest)
@@ -593,6 +620,10 @@ def run(
         "gunicorn_seconds": round(server_cpu, 1),
         "gunicorn_ms_per_request": round(server_cpu / len(results) * 1000, 1) if results else None,
         "clients_seconds": round(client_cpu, 1),
+        "postgres_seconds": None if database_cpu is None else round(database_cpu, 1),
+        "postgres_ms_per_request": (
+            round(database_cpu / len(results) * 1000, 1) if database_cpu and results else None
+        ),
         "wall_seconds_times_cpus": round(seconds * (os.cpu_count() or 1), 1),
         "load_average_before": load,
         "load_average_after": _loadavg(),

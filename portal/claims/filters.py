@@ -25,6 +25,7 @@ from portal.claims.models import (
     Upload,
     UploadStatus,
 )
+from portal.core.filters import ModelChoiceFilter
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -39,7 +40,7 @@ class ClaimFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         field_name="claim_id", lookup_expr="startswith", label="Claim id starts with"
     )
-    payer = django_filters.ModelChoiceFilter(queryset=Payer.objects.none(), empty_label="Any payer")
+    payer = ModelChoiceFilter(queryset=Payer.objects.none(), empty_label="Any payer")
     cpt = django_filters.CharFilter(method="filter_cpt", label="CPT")
     # Any group name is accepted (the API takes free text); the portal offers a list (__init__).
     cpt_group = django_filters.CharFilter(label="CPT group")
@@ -56,9 +57,7 @@ class ClaimFilter(django_filters.FilterSet):
     decided_until = django_filters.DateFilter(
         field_name="decided_date", lookup_expr="lte", label="Decided until", widget=DATE
     )
-    upload = django_filters.ModelChoiceFilter(
-        queryset=Upload.objects.none(), empty_label="Any upload"
-    )
+    upload = ModelChoiceFilter(queryset=Upload.objects.none(), empty_label="Any upload")
 
     class Meta:
         model = Claim

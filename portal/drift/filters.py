@@ -11,6 +11,7 @@ from django import forms
 
 from portal.claims import selectors as claim_selectors
 from portal.claims.models import Payer
+from portal.core.filters import ModelChoiceFilter
 from portal.drift.detectors import Direction, DriftType
 from portal.drift.models import DriftEvent, DriftRun, RunStatus
 
@@ -29,7 +30,7 @@ def _customer(customer, request):
 
 
 class DriftEventFilter(django_filters.FilterSet):
-    payer = django_filters.ModelChoiceFilter(queryset=Payer.objects.none(), empty_label="Any payer")
+    payer = ModelChoiceFilter(queryset=Payer.objects.none(), empty_label="Any payer")
     drift_type = django_filters.ChoiceFilter(
         choices=[(t.value, t.value) for t in DriftType], empty_label="Any drift type"
     )

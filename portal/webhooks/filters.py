@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from portal.core.filters import ModelChoiceFilter
 from portal.webhooks.models import EventType, MessageStatus, WebhookEndpoint, WebhookMessage
 
 
@@ -25,7 +26,7 @@ class WebhookEndpointFilter(django_filters.FilterSet):
 class WebhookMessageFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=MessageStatus.choices, empty_label="Any status")
     event_type = django_filters.ChoiceFilter(choices=EventType.choices, empty_label="Any event")
-    endpoint = django_filters.ModelChoiceFilter(
+    endpoint = ModelChoiceFilter(
         queryset=WebhookEndpoint.objects.none(), empty_label="Any endpoint"
     )
     webhook_id = django_filters.CharFilter(label="Webhook id")

@@ -91,7 +91,8 @@ class Command(BaseCommand):
         if cpu := result.get("cpu"):
             self.stdout.write(
                 f"CPU: gunicorn {cpu['gunicorn_seconds']} s ({cpu['gunicorn_ms_per_request']} ms "
-                f"per request), clients {cpu['clients_seconds']} s, of "
+                f"per request), PostgreSQL {_database(cpu)}, clients {cpu['clients_seconds']} s, "
+                f"of "
                 f"{cpu['wall_seconds_times_cpus']} CPU-seconds; load average "
                 f"{cpu['load_average_before']} → {cpu['load_average_after']}; this machine's "
                 f"Python: {cpu['python_reference_ms']} ms for a million additions"
@@ -134,3 +135,9 @@ class Command(BaseCommand):
             style = self.style.SUCCESS if check["ok"] else self.style.ERROR
             verdict = "PASS" if check["ok"] else "FAIL"
             self.stdout.write(style(f"{verdict}  {check['check']}: {check['detail']}"))
+
+
+def _database(cpu: dict) -> str:
+    if cpu.get("postgres_seconds") is None:
+        return "not measured (not on this machine)"
+    return f"{cpu['postgres_seconds']} s ({cpu['postgres_ms_per_request']} ms per request)"
