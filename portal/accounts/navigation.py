@@ -20,6 +20,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from portal.accounts.models import Customer, Membership
+from portal.accounts.selectors import customers_for_user
 
 TEMPLATE = "core/_topbar.html"
 GENERATION_KEY = "navigation:generation"
@@ -70,7 +71,9 @@ def topbar_html(context) -> str:
                 "user": user,
                 "customer": customer,
                 "allowed": allowed,
-                "switcher_customers": context.get("switcher_customers", ()),
+                # the switcher's entries (the first 50; staff use the customers page), read
+                # only when the bar is rendered: not built into every template's context
+                "switcher_customers": customers_for_user(user=user).only("slug", "name")[:50],
             },
         )
         cache.set(key, html, SECONDS)
