@@ -6,15 +6,17 @@
    matches; a drift run gives it runs and events. Then ``VACUUM ANALYZE``.
 2. Its owner gets one session per client (written straight into the session store: no password
    hashing in the setup) and a read token for the API.
-3. gunicorn serves ``portal.wsgi`` on a free port (``--workers 2 --threads 4`` on 2 cores),
-   ``DEBUG`` off, ``PAYERWATCH_QUERY_COUNT_HEADER=true`` (every answer says how many SQL
-   statements it ran), the general API rate lifted so the load is not throttled.
+3. gunicorn serves ``portal.wsgi`` on a free port with the project's ``gunicorn.conf.py`` (the
+   production settings: 2 × cores + 1 sync workers) unless ``--workers``/``--threads`` say
+   otherwise (threads: gthread workers with keep-alive), ``DEBUG`` off,
+   ``PAYERWATCH_QUERY_COUNT_HEADER=true`` (every answer says how many SQL statements it ran),
+   the general API rate lifted so the load is not throttled.
 4. Every entry of ``ENDPOINTS`` is asked at page 1 and at page 5,000 — reached the way a client
    reaches it: page 4,999 once (untimed), then its ``next`` link, a keyset cursor. A list with
    fewer pages is asked at its deepest page, and the table says which page that was.
-5. ``clients`` threads (``http.client``, one keep-alive connection each) share a shuffled queue
-   of ``requests`` requests per (endpoint, page); each records status, latency and the
-   ``X-Query-Count`` header.
+5. ``clients`` threads (``http.client``, one connection each, kept alive where the server
+   does) share a shuffled queue of ``requests`` requests per (endpoint, page); each records
+   status, latency and the ``X-Query-Count`` header.
 6. One request per paged list at page size 10 and at 200 compares the query counts.
 7. Before the load, the dashboard alone: uncached (its cache deleted before each request) and
    cached, one request at a time; and each deep page with its page 1, in turns, one request at
@@ -33,6 +35,7 @@ import os
 import queue
 import random
 import re
+import runpy
 import socket
 import statistics
 import subprocess
@@ -54,12 +57,9 @@ from django.urls import NoReverseMatch, reverse
 from portal.claims import generator
 
 DEEP_PAGE = 5000
-# gunicorn: one worker process per core (the GIL runs one thread of a process at a time), a few
-# threads each so a core stays busy while a request waits on PostgreSQL. Here PostgreSQL and
-# the load's clients share the same 2 cores: 4×2 and 3×3 measured slower than 2×4 (README,
-# "Scaling out").
-WORKERS = 2
-THREADS = 4
+# gunicorn as in production: the project's gunicorn.conf.py (sync workers, 2 × cores + 1; why is
+# written there). ``--workers``/``--threads`` override it to compare.
+GUNICORN_CONF = "gunicorn.conf.py"
 DASHBOARD_COLD_MS = 500.0
 DASHBOARD_WARM_MS = 30.0
 DASHBOARD_ROUNDS = 10
@@ -216,8 +216,9 @@ def _free_port() -> int:
 class Server:
     """gunicorn serving ``portal.wsgi`` against this process's database."""
 
-    def __init__(self, *, workers: int = WORKERS, threads: int = THREADS):
+    def __init__(self, *, workers: int | None = None, threads: int | None = None):
         self.port = _free_port()
+        self.description = gunicorn_description(workers, threads)
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
@@ -231,14 +232,25 @@ class Server:
             "DJANGO_SETTINGS_MODULE": "portal.settings",
         }
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop()
+        command = [sys.executable, "-m", "gunicorn", "portal.wsgi",
+                   "--config", str(settings.BASE_DIR / GUNICORN_CONF),
+                   "--bind", f"127.0.0.1:{self.port}"]  # fmt: skip
+        if workers:
+            command += ["--workers", str(workers)]
+        if threads and threads > 1:
+            # idle keep-alive connections outlive a client's wait for its other connection:
+            # gunicorn's 2 s default closes them under the client's next request (a race)
+            command += [
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(threads),
+                "--keep-alive",
+                "75",
+            ]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "portal.wsgi", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--threads", str(threads), "--timeout", "120",
-             # idle keep-alive connections outlive a client's wait for its other connection:
-             # gunicorn's 2 s default closes them under the client's next request (a race)
-             "--keep-alive", "75"],
-            cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            command, cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) of gunicorn's master and workers so far (Linux /proc)."""
@@ -276,6 +288,22 @@ class Server:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+def gunicorn_settings() -> dict:
+    """What the project's ``gunicorn.conf.py`` sets (``workers``, ``worker_class``, …), read as
+    gunicorn reads it: the file run as Python, in this environment."""
+    return runpy.run_path(str(settings.BASE_DIR / GUNICORN_CONF))
+
+
+def gunicorn_description(workers: int | None = None, threads: int | None = None) -> str:
+    """``5 sync workers (gunicorn.conf.py)``, or the override: ``2 gthread workers × 4 threads``."""
+    configured = gunicorn_settings()
+    count = workers or configured["workers"]
+    if threads and threads > 1:
+        return f"{count} gthread workers × {threads} threads"
+    kind = configured.get("worker_class", "sync")
+    return f"{count} {kind} workers" + ("" if workers else f" ({GUNICORN_CONF})")
 
 
 # -- the load -------------------------------------------------------------------------------------
@@ -404,8 +432,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 class _Connection:
-    """One client's keep-alive HTTP/1.1 connection for the timed load: the standard library's
-    ``http.client`` with the session cookie or the token written once. The load's clients share
+    """One client's HTTP/1.1 connection for the timed load: the standard library's
+    ``http.client`` with the session cookie or the token written once, kept alive while the
+    server keeps it (gthread), opened anew after an answer that closes it (sync workers). The load's clients share
     the two cores with gunicorn and PostgreSQL, so what a client spends per request is taken from
     the server: httpx spent about three times as much CPU per request as this."""
 
@@ -564,8 +593,8 @@ def run(
     claims: int,
     clients: int,
     requests: int,
-    workers: int = WORKERS,
-    threads: int = THREADS,
+    workers: int | None = None,
+    threads: int | None = None,
     echo=print,
 ) -> dict:
     import logging
@@ -577,8 +606,7 @@ def run(
     server = Server(workers=workers, threads=threads)
     try:
         server.wait()
-        echo(f"gunicorn on {server.base} (--workers {workers} --threads {threads}); the dashboard "
-             "cold and warm …")  # fmt: skip
+        echo(f"gunicorn on {server.base} ({server.description}); the dashboard cold and warm …")
         dashboard = _dashboard(server.base, customer, sessions[0], token, DASHBOARD_ROUNDS)
         echo("finding the deep pages …")
         targets, sizes, deepest, alone = [], {}, {}, {}
@@ -629,7 +657,7 @@ def run(
         "load_average_after": _loadavg(),
         "python_reference_ms": reference,
     }
-    result["gunicorn"] = f"--workers {workers} --threads {threads}"
+    result["gunicorn"] = server.description
     result["dashboard"] = dashboard
     result["checks"] = checks(result)
     return result
@@ -689,7 +717,6 @@ def _summarise(claims, clients, requests, targets, results, seconds, sizes, deep
         "requests_per_target": requests,
         "seconds": round(seconds, 1),
         "requests_per_second": round(len(results) / seconds, 1) if seconds else None,
-        "gunicorn": "--workers 2 --threads 4",
         "cpus": os.cpu_count(),
         "endpoints": rows,
         "lists": lists,

@@ -52,6 +52,9 @@ def test_lists_stay_fast_and_constant_in_queries_under_load():
     assert endpoints[("portal claims", "1")]["queries"] <= QUERIES["portal claims"]
     assert endpoints[("api claims", "1")]["queries"] <= QUERIES["api claims"]
 
+    # served as in production: the workers of the project's gunicorn.conf.py
+    assert result["gunicorn"].endswith("sync workers (gunicorn.conf.py)"), result["gunicorn"]
+
     names = {check["check"]: check["ok"] for check in result["checks"]}
     assert names["no errors"] and names["queries per request independent of page and page size"]
     # the machine's own speed is printed with the figures (runs on different days compare)

@@ -27,8 +27,12 @@ class Command(BaseCommand):
         api.add_argument("--claims", type=int, default=1_000_000)
         api.add_argument("--clients", type=int, default=20, help="Concurrent clients.")
         api.add_argument("--requests", type=int, default=50, help="Requests per endpoint and page.")
-        api.add_argument("--workers", type=int, help="gunicorn worker processes (default 2).")
-        api.add_argument("--threads", type=int, help="Threads per gunicorn worker (default 4).")
+        api.add_argument(
+            "--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)."
+        )
+        api.add_argument(
+            "--threads", type=int, help="Threads per worker: gthread workers (default: sync)."
+        )
         api.add_argument("--json", action="store_true", help="One JSON object on stdout.")
         api.add_argument("--strict", action="store_true", help="Exit 1 when a check fails.")
 
@@ -60,8 +64,8 @@ class Command(BaseCommand):
                 claims=options["claims"],
                 clients=options["clients"],
                 requests=options["requests"],
-                workers=options["workers"] or api_benchmark.WORKERS,
-                threads=options["threads"] or api_benchmark.THREADS,
+                workers=options["workers"],
+                threads=options["threads"],
                 echo=echo,
             )
             self._report_api(result, options["json"])
