@@ -23,3 +23,8 @@ worker_class = "sync"
 # streams a million rows in about 15 s alone (longer under load): not killed at 30 s.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT") or 120)
 graceful_timeout = 30
+# The application is imported once, in the master, before the workers fork (``portal.wsgi``
+# imports the URLconf too, so every view): workers start in milliseconds and share that memory.
+# Without it each of the five imported Django on the same two cores at once, and the first
+# requests of a fresh server waited seconds for them.
+preload_app = True

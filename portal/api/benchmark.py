@@ -219,6 +219,7 @@ class Server:
     def __init__(self, *, workers: int | None = None, threads: int | None = None):
         self.port = _free_port()
         self.description = gunicorn_description(workers, threads)
+        self.workers = workers or gunicorn_settings()["workers"]
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
@@ -434,9 +435,9 @@ def _percentile(values: list[float], q: float) -> float:
 class _Connection:
     """One client's HTTP/1.1 connection for the timed load: the standard library's
     ``http.client`` with the session cookie or the token written once, kept alive while the
-    server keeps it (gthread), opened anew after an answer that closes it (sync workers). The load's clients share
-    the two cores with gunicorn and PostgreSQL, so what a client spends per request is taken from
-    the server: httpx spent about three times as much CPU per request as this."""
+    server keeps it (gthread), opened anew after an answer that closes it (sync workers). The
+    load's clients share the two cores with gunicorn and PostgreSQL, so what a client spends per
+    request is taken from the server: httpx spent about three times as much CPU per request."""
 
     def __init__(self, base: str, endpoint: Endpoint, session: str, token: str):
         from urllib.parse import urlsplit
@@ -529,6 +530,32 @@ def _page_size_queries(base, endpoint, path, session, token) -> dict[int, int | 
     return counts
 
 
+def _warm(server: Server, customer, sessions: list[str], token: str) -> None:
+    """Every worker serves the dashboard once before anything is timed (as a server does after
+    its first seconds of traffic): a process compiles a template the first time it renders it,
+    and one request at a time may keep reaching the same worker. As many clients at once as
+    there are workers, twice, so that each one of them takes a request."""
+    paths = [
+        (endpoint, _path(endpoint, customer.slug))
+        for endpoint in (
+            Endpoint("portal dashboard", "dashboard:home", "session", paged=False),
+            Endpoint("api dashboard", "api:v1:dashboard", "token", paged=False),
+        )
+    ]
+
+    def visit(index: int) -> None:
+        for endpoint, path in paths:
+            with _client(server.base, endpoint, sessions[index % len(sessions)], token) as client:
+                client.get(path, timeout=60).raise_for_status()
+
+    for _ in range(2):
+        threads = [threading.Thread(target=visit, args=(i,)) for i in range(server.workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+
 def _dashboard(base, customer, session: str, token: str, rounds: int) -> list[dict]:
     """The dashboard uncached and cached (PRODUCT §12), one request at a time, nothing else
     running: each cold request follows a ``dashboard.services`` cache delete (what a finished
@@ -607,6 +634,7 @@ def run(
     try:
         server.wait()
         echo(f"gunicorn on {server.base} ({server.description}); the dashboard cold and warm …")
+        _warm(server, customer, sessions, token)
         dashboard = _dashboard(server.base, customer, sessions[0], token, DASHBOARD_ROUNDS)
         echo("finding the deep pages …")
         targets, sizes, deepest, alone = [], {}, {}, {}

@@ -52,11 +52,30 @@ def test_gunicorn_itself_reads_the_file():
         f"import sys; sys.argv = ['gunicorn', '-c', {str(CONF)!r}, 'portal.wsgi']; "
         "from gunicorn.app.wsgiapp import WSGIApplication; "
         "app = WSGIApplication('%(prog)s [OPTIONS] [APP_MODULE]'); "
-        "print(app.cfg.worker_class_str, app.cfg.workers, app.cfg.timeout)"
+        "print(app.cfg.worker_class_str, app.cfg.workers, app.cfg.timeout, app.cfg.preload_app)"
     )
     env = {**os.environ, "WEB_CONCURRENCY": "7"}
     env.pop("GUNICORN_TIMEOUT", None)
     out = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["sync", "7", "120"]
+    assert out.stdout.split() == ["sync", "7", "120", "True"]
+
+
+def test_loading_the_application_imports_every_view():
+    """What gunicorn's master preloads before it forks: the application and the URLconf, so no
+    worker imports the views in its first request."""
+    script = (
+        "import sys; import portal.wsgi; "
+        "print(all(m in sys.modules for m in "
+        "('portal.claims.views', 'portal.api.urls', 'portal.reports.views')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "portal.settings"},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=settings.BASE_DIR,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "True"
