@@ -57,6 +57,30 @@ def database_settings(base_dir: Path, *, conn_max_age: int = 60) -> dict[str, An
     }
 
 
+def unreachable_message(exc: Exception) -> str | None:
+    """What to tell someone whose ``DATABASE_URL`` names a database that does not exist, or a
+    server that does not answer; ``None`` for any other database error (its traceback stays)."""
+    text = str(exc)
+    if "connection failed" not in text and "could not connect" not in text:
+        return None
+    from django.db import connection
+
+    db = connection.settings_dict
+    where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
+    if f'database "{db.get("NAME")}" does not exist' in text:
+        return (
+            f"The database {db['NAME']!r} does not exist on the PostgreSQL server at {where} "
+            f"(DATABASE_URL). Create it, then run the command again:\n"
+            f"  createdb -h {db.get('HOST') or 'localhost'} -p {db.get('PORT') or 5432} "
+            f"-U {db.get('USER') or 'postgres'} {db['NAME']}"
+        )
+    return (
+        f"Cannot connect to PostgreSQL at {where} (DATABASE_URL): is the server running and "
+        f"does it accept this user? Without DATABASE_URL the embedded server is used.\n"
+        f"  {text.strip().splitlines()[0]}"
+    )
+
+
 def pgdata_path(base_dir: Path) -> Path:
     return Path(os.environ.get("PAYERWATCH_PGDATA") or base_dir / ".pgdata").resolve()
 
