@@ -66,17 +66,16 @@ def unreachable_message(exc: Exception) -> str | None:
     from django.db import connection
 
     db = connection.settings_dict
-    where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
-    if f'database "{db.get("NAME")}" does not exist' in text:
+    host, port, name = db.get("HOST") or "localhost", db.get("PORT") or 5432, db.get("NAME")
+    if f'database "{name}" does not exist' in text:
         return (
-            f"The database {db['NAME']!r} does not exist on the PostgreSQL server at {where} "
+            f"The database {name!r} does not exist on the PostgreSQL server at {host}:{port} "
             f"(DATABASE_URL). Create it, then run the command again:\n"
-            f"  createdb -h {db.get('HOST') or 'localhost'} -p {db.get('PORT') or 5432} "
-            f"-U {db.get('USER') or 'postgres'} {db['NAME']}"
+            f"  createdb -h {host} -p {port} -U {db.get('USER') or 'postgres'} {name}"
         )
     return (
-        f"Cannot connect to PostgreSQL at {where} (DATABASE_URL): is the server running and "
-        f"does it accept this user? Without DATABASE_URL the embedded server is used.\n"
+        f"Cannot connect to PostgreSQL at {host}:{port} (DATABASE_URL): is the server running "
+        f"and does it accept this user? Without DATABASE_URL the embedded server is used.\n"
         f"  {text.strip().splitlines()[0]}"
     )
 

@@ -83,9 +83,13 @@ class Endpoint:
     optional: bool = False
 
 
+# The dashboard, page and API: loaded with the lists, and also measured alone (cold and warm)
+PORTAL_DASHBOARD = Endpoint("portal dashboard", "dashboard:home", "session", paged=False)
+API_DASHBOARD = Endpoint("api dashboard", "api:v1:dashboard", "token", paged=False)
+
 ENDPOINTS = [
     Endpoint("portal home", "accounts:customer-home", "session", paged=False),
-    Endpoint("portal dashboard", "dashboard:home", "session", paged=False),
+    PORTAL_DASHBOARD,
     Endpoint("portal payers", "claims:payer-list", "session"),
     Endpoint("portal claims", "claims:claim-list", "session"),
     Endpoint("portal uploads", "claims:upload-list", "session"),
@@ -95,7 +99,7 @@ ENDPOINTS = [
     Endpoint("portal alerts", "alerts:alert-list", "session", optional=True),
     Endpoint("portal webhooks", "webhooks:endpoint-list", "session"),
     Endpoint("portal reports", "reports:report-list", "session", optional=True),
-    Endpoint("api dashboard", "api:v1:dashboard", "token", paged=False),
+    API_DASHBOARD,
     Endpoint("api payer summary", "api:v1:claim-payer-summary", "token"),
     Endpoint("api claims", "api:v1:claim-list", "token"),
     Endpoint("api uploads", "api:v1:upload-list", "token"),
@@ -218,8 +222,9 @@ class Server:
 
     def __init__(self, *, workers: int | None = None, threads: int | None = None):
         self.port = _free_port()
-        self.description = gunicorn_description(workers, threads)
-        self.workers = workers or gunicorn_settings()["workers"]
+        configured = gunicorn_settings()
+        self.description = gunicorn_description(workers, threads, configured)
+        self.workers = workers or configured["workers"]
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
             **os.environ,
@@ -297,9 +302,11 @@ def gunicorn_settings() -> dict:
     return runpy.run_path(str(settings.BASE_DIR / GUNICORN_CONF))
 
 
-def gunicorn_description(workers: int | None = None, threads: int | None = None) -> str:
+def gunicorn_description(
+    workers: int | None = None, threads: int | None = None, configured: dict | None = None
+) -> str:
     """``5 sync workers (gunicorn.conf.py)``, or the override: ``2 gthread workers × 4 threads``."""
-    configured = gunicorn_settings()
+    configured = configured or gunicorn_settings()
     count = workers or configured["workers"]
     if threads and threads > 1:
         return f"{count} gthread workers × {threads} threads"
@@ -536,11 +543,7 @@ def _warm(server: Server, customer, sessions: list[str], token: str) -> None:
     and one request at a time may keep reaching the same worker. As many clients at once as
     there are workers, twice, so that each one of them takes a request."""
     paths = [
-        (endpoint, _path(endpoint, customer.slug))
-        for endpoint in (
-            Endpoint("portal dashboard", "dashboard:home", "session", paged=False),
-            Endpoint("api dashboard", "api:v1:dashboard", "token", paged=False),
-        )
+        (endpoint, _path(endpoint, customer.slug)) for endpoint in (PORTAL_DASHBOARD, API_DASHBOARD)
     ]
 
     def visit(index: int) -> None:
@@ -565,10 +568,7 @@ def _dashboard(base, customer, session: str, token: str, rounds: int) -> list[di
     from portal.dashboard.services import cache_key
 
     rows = []
-    for endpoint in (
-        Endpoint("portal dashboard", "dashboard:home", "session", paged=False),
-        Endpoint("api dashboard", "api:v1:dashboard", "token", paged=False),
-    ):
+    for endpoint in (PORTAL_DASHBOARD, API_DASHBOARD):
         path = _path(endpoint, customer.slug)
         with _client(base, endpoint, session, token) as client:
             client.get(path).raise_for_status()  # the process is warm, the cache too

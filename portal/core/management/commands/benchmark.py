@@ -96,8 +96,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"CPU: gunicorn {cpu['gunicorn_seconds']} s ({cpu['gunicorn_ms_per_request']} ms "
                 f"per request), PostgreSQL {_database(cpu)}, clients {cpu['clients_seconds']} s, "
-                f"of "
-                f"{cpu['wall_seconds_times_cpus']} CPU-seconds; load average "
+                f"of {cpu['wall_seconds_times_cpus']} CPU-seconds; load average "
                 f"{cpu['load_average_before']} → {cpu['load_average_after']}; this machine's "
                 f"Python: {cpu['python_reference_ms']} ms for a million additions"
             )
